@@ -1,0 +1,11 @@
+// Every subcommand is `int run_X(int argc, char** argv)` with argv[0] = "hybrid X"; main() dispatches.
+#pragma once
+
+namespace hyb::cli {
+
+int run_info(int argc, char** argv);
+int run_logits(int argc, char** argv);
+int run_init(int argc, char** argv);
+int run_generate(int argc, char** argv);
+
+}  // namespace hyb::cli

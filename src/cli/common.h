@@ -1,0 +1,30 @@
+// Helpers shared by the subcommands: CLI11 parsing with one-line errors, thread flag.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "core/threads.h"
+
+namespace hyb::cli {
+
+// Parses; returns -1 to continue, else the exit code (0 after --help, 2 after a bad flag).
+inline int parse(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s: %s (see --help)\n", app.get_name().c_str(), e.what());
+    return 2;
+  }
+  return -1;
+}
+
+inline void add_threads(CLI::App& app, int& threads) {
+  app.add_option("-t,--threads", threads, "Threads (0 = all cores)")->default_val(0)->check(CLI::NonNegativeNumber);
+}
+
+}  // namespace hyb::cli

@@ -1,0 +1,59 @@
+// hybrid: one binary, one subcommand per user task (llama.cpp style).
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* help;
+};
+
+const Command kCommands[] = {
+    {"info", hyb::cli::run_info, "Show a checkpoint's config, layer pattern, parameter and cache sizes"},
+    {"logits", hyb::cli::run_logits, "Write float32 logits of a prefill (or of decode steps) to .npy"},
+    {"init", hyb::cli::run_init, "Create a randomly initialised checkpoint from a config.json"},
+    {"generate", hyb::cli::run_generate, "Generate tokens from a prompt with the KV/recurrent cache"},
+};
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "hybrid - train, evaluate and run OLMo-Hybrid-style language models\n\n"
+               "usage: hybrid <command> [options]   (hybrid <command> --help for details)\n\ncommands:\n");
+  for (auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.help);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    std::string name = std::string("hybrid ") + c.name;
+    argv[1] = name.data();
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const hyb::Error& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 1;
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "error: out of memory\n");
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

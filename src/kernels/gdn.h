@@ -1,0 +1,28 @@
+// The gated delta rule (spec §2.5 G8, §5.1): per value head, state S [dk, dv],
+//   S ← e^{g_t} S;  δ = β_t (v_t − Sᵀ k_t);  S ← S + k_t δᵀ;  o_t = Sᵀ q_t.
+// q and k arrive l2-normalised (q also scaled by dk^-1/2). Value head j reads key head j / (Hv/Hk).
+// Templated on the float type so tests can run the same code in double.
+#pragma once
+#include <cstdint>
+
+namespace hyb {
+
+template <class F>
+struct GdnArgs {
+  const F* q; int64_t ldq;   // [T, Hk, dk], row stride ldq
+  const F* k; int64_t ldk;   // [T, Hk, dk]
+  const F* v; int64_t ldv;   // [T, Hv, dv]
+  const F* beta;             // [T, Hv]
+  const F* g;                // [T, Hv], log-decay (≤ 0)
+  F* state;                  // [Hv, dk, dv], read as the initial state, overwritten with the final one
+  F* out; int64_t ldo;       // [T, Hv, dv]
+  int64_t T, Hk, Hv, dk, dv;
+};
+
+// Token-by-token recurrence: decode, and the reference the chunked form is tested against.
+template <class F> void gdn_recurrent(const GdnArgs<F>& a);
+
+// Chunkwise-parallel form (UT transform / WY representation), chunk length `chunk` (64 in HF and FLA).
+template <class F> void gdn_chunk_forward(const GdnArgs<F>& a, int64_t chunk = 64);
+
+}  // namespace hyb

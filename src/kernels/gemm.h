@@ -1,0 +1,29 @@
+// y = x · Wᵀ for a weight matrix W [rows=out, cols=in] stored F32 or BF16 (HF nn.Linear layout).
+// F32 goes to OpenBLAS; BF16 is widened on the fly (tile-wise for GEMM, in registers for the matvec of decode).
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace hyb {
+
+struct WeightMat {
+  DType dtype = DType::F32;  // F32 or BF16
+  const void* data = nullptr;
+  int64_t rows = 0, cols = 0;
+
+  const float* f32() const { return static_cast<const float*>(data); }
+  const uint16_t* bf16() const { return static_cast<const uint16_t*>(data); }
+  size_t bytes() const { return size_t(rows) * size_t(cols) * dtype_size(dtype); }
+};
+
+// y[m, n] (row stride ldy) = beta·y + Σ_k x[m, k] W[n, k], x row stride ldx. beta is 0 or 1.
+void linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta = 0.f);
+inline void linear(const float* x, int64_t M, const WeightMat& W, float* y, float beta = 0.f) {
+  linear(x, M, W.cols, W, y, W.rows, beta);
+}
+
+// Row `r` of W widened to f32 (embedding lookup).
+void weight_row_f32(const WeightMat& W, int64_t r, float* out);
+
+}  // namespace hyb

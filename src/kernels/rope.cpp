@@ -1,0 +1,33 @@
+#include "kernels/rope.h"
+
+#include <cmath>
+#include <vector>
+
+namespace hyb {
+
+void rope_apply(float* x, int64_t T, int64_t heads, int64_t hd, int64_t ld, int64_t pos0, double theta) {
+  const int64_t half = hd / 2;
+  std::vector<float> inv(half);
+  for (int64_t i = 0; i < half; ++i)  // HF: 1 / theta^(2i/hd), in f32
+    inv[i] = 1.f / std::pow(float(theta), float(2 * i) / float(hd));
+#pragma omp parallel for schedule(static) if (T > 8)
+  for (int64_t t = 0; t < T; ++t) {
+    const float p = float(pos0 + t);
+    std::vector<float> c(half), s(half);
+    for (int64_t i = 0; i < half; ++i) {
+      const float a = p * inv[i];
+      c[i] = std::cos(a);
+      s[i] = std::sin(a);
+    }
+    for (int64_t h = 0; h < heads; ++h) {
+      float* v = x + t * ld + h * hd;
+      for (int64_t i = 0; i < half; ++i) {
+        const float a = v[i], b = v[i + half];
+        v[i] = a * c[i] - b * s[i];
+        v[i + half] = b * c[i] + a * s[i];
+      }
+    }
+  }
+}
+
+}  // namespace hyb

@@ -1,0 +1,59 @@
+#include "model/cache.h"
+
+#include <algorithm>
+
+namespace hyb {
+
+Cache::Cache(const ModelConfig& cfg) : cfg_(&cfg) {
+  for (auto kind : cfg.layer_types) {
+    LayerCache lc;
+    lc.kind = kind;
+    if (kind == LayerKind::GDN) {
+      lc.conv.assign(size_t((cfg.linear_conv_kernel_dim - 1) * cfg.conv_dim()), 0.f);
+      lc.state.assign(size_t(cfg.linear_num_value_heads * cfg.linear_key_head_dim * cfg.linear_value_head_dim), 0.f);
+    }
+    layers.push_back(std::move(lc));
+  }
+}
+
+void Cache::reset() {
+  n_past_ = 0;
+  for (auto& lc : layers) {
+    std::fill(lc.conv.begin(), lc.conv.end(), 0.f);
+    std::fill(lc.state.begin(), lc.state.end(), 0.f);
+  }
+}
+
+void Cache::reserve(int64_t tokens) {
+  const int64_t Hkv = cfg_->num_key_value_heads, hd = cfg_->head_dim;
+  for (auto& lc : layers) {
+    if (lc.kind != LayerKind::Attention || tokens <= lc.capacity) continue;
+    const int64_t cap = std::max<int64_t>({tokens, 2 * lc.capacity, 64});
+    std::vector<float> nk(size_t(Hkv * cap * hd)), nv(size_t(Hkv * cap * hd));
+    for (int64_t h = 0; h < Hkv; ++h) {
+      std::copy_n(lc.k.begin() + h * lc.capacity * hd, n_past_ * hd, nk.begin() + h * cap * hd);
+      std::copy_n(lc.v.begin() + h * lc.capacity * hd, n_past_ * hd, nv.begin() + h * cap * hd);
+    }
+    lc.k.swap(nk);
+    lc.v.swap(nv);
+    lc.capacity = cap;
+  }
+}
+
+size_t Cache::bytes() const {
+  size_t n = 0;
+  for (auto& lc : layers) n += (lc.k.size() + lc.v.size() + lc.conv.size() + lc.state.size()) * sizeof(float);
+  return n;
+}
+
+size_t Cache::bytes_per_token(const ModelConfig& c) {
+  return size_t(c.count(LayerKind::Attention)) * 2 * size_t(c.kv_dim()) * sizeof(float);
+}
+
+size_t Cache::fixed_bytes(const ModelConfig& c) {
+  const size_t per = size_t((c.linear_conv_kernel_dim - 1) * c.conv_dim() +
+                            c.linear_num_value_heads * c.linear_key_head_dim * c.linear_value_head_dim);
+  return size_t(c.count(LayerKind::GDN)) * per * sizeof(float);
+}
+
+}  // namespace hyb

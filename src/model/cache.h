@@ -1,0 +1,39 @@
+// Per-sequence decoding state (spec §3): attention layers keep K/V for every past token; GDN layers keep only
+// the last K−1 raw conv inputs and the [Hv, dk, dv] recurrent state, whatever the context length.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "io/model_config.h"
+
+namespace hyb {
+
+struct LayerCache {
+  LayerKind kind = LayerKind::GDN;
+  // Attention: [Hkv][capacity][hd] so each head's keys are contiguous for the attention kernel.
+  std::vector<float> k, v;
+  int64_t capacity = 0;
+  // GDN.
+  std::vector<float> conv;   // [K−1, conv_dim]
+  std::vector<float> state;  // [Hv, dk, dv]
+};
+
+class Cache {
+ public:
+  explicit Cache(const ModelConfig& cfg);
+  void reset();                              // back to an empty sequence
+  void reserve(int64_t tokens);              // grow attention K/V capacity to hold `tokens` positions
+  int64_t n_past() const { return n_past_; }
+  size_t bytes() const;                      // memory held now
+  static size_t bytes_per_token(const ModelConfig& cfg);   // attention K/V growth per token
+  static size_t fixed_bytes(const ModelConfig& cfg);       // GDN conv + recurrent state, independent of length
+
+  std::vector<LayerCache> layers;
+
+ private:
+  friend class Model;
+  const ModelConfig* cfg_;
+  int64_t n_past_ = 0;
+};
+
+}  // namespace hyb

@@ -1,0 +1,72 @@
+// Model weights as read-only views: matrices stay in the mapped checkpoint when their dtype already matches,
+// everything else (dtype conversion, fused conv taps, small vectors) lives in an owned arena.
+// Names follow the HF olmo_hybrid layout; the aliases of spec §4.2 are resolved here.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/checkpoint.h"
+#include "io/model_config.h"
+#include "kernels/gemm.h"
+
+namespace hyb {
+
+enum class WeightDType { Auto, F32, BF16 };  // Auto: BF16 if the file is BF16, else F32
+WeightDType parse_weight_dtype(const std::string& s);  // "auto" | "f32" | "bf16"
+
+struct GdnWeights {
+  WeightMat q, k, v, a, b, g, o;
+  const float* conv = nullptr;     // [conv_dim, K], channels q | k | v
+  const float* A_log = nullptr;    // [Hv]
+  const float* dt_bias = nullptr;  // [Hv]
+  const float* o_norm = nullptr;   // [dv]
+};
+
+struct AttnWeights {
+  WeightMat q, k, v, o;
+  const float* q_norm = nullptr;   // [H·hd]
+  const float* k_norm = nullptr;   // [Hkv·hd]
+};
+
+struct LayerWeights {
+  LayerKind kind = LayerKind::GDN;
+  // GDN: input_norm (pre-mixer), post_attn_norm (pre-MLP).
+  // Attention: post_attn_norm (on the attention output), post_ff_norm (on the MLP output).
+  const float* input_norm = nullptr;
+  const float* post_attn_norm = nullptr;
+  const float* post_ff_norm = nullptr;
+  GdnWeights gdn;
+  AttnWeights attn;
+  WeightMat gate, up, down;
+};
+
+// A canonical parameter: name as in HF state_dict (conv fused as linear_attn.conv1d.weight [C,1,K]).
+struct ParamSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  bool matrix;  // stored in the weight dtype (vs always F32)
+};
+std::vector<ParamSpec> canonical_params(const ModelConfig& cfg);
+
+class Weights {
+ public:
+  static Weights load(const std::string& dir, WeightDType want = WeightDType::Auto);
+
+  const ModelConfig& config() const { return cfg_; }
+  ModelConfig cfg_;
+  WeightMat embed, lm_head;
+  const float* final_norm = nullptr;
+  std::vector<LayerWeights> layers;
+  DType matrix_dtype = DType::F32;
+
+  size_t param_count() const;
+  size_t resident_bytes() const;  // bytes of all parameters as held (mapped or owned)
+
+ private:
+  std::shared_ptr<Checkpoint> ckpt_;
+  std::vector<std::unique_ptr<uint8_t[]>> arena_;
+  friend struct WeightLoader;
+};
+
+}  // namespace hyb
