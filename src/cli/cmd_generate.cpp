@@ -98,6 +98,7 @@ int run_generate(int argc, char** argv) {
     next = sampler.sample(sess.step(next).data(), c.vocab_size);
   }
   std::printf("\n");
+  std::fflush(stdout);
   const double decode_s = t.seconds();
   const int64_t steps = std::max<int64_t>(1, generated - 1);  // the first token came from the prefill
   std::fprintf(stderr,

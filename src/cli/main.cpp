@@ -53,7 +53,6 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
-  usage(stderr);
+  std::fprintf(stderr, "error: unknown command '%s' (see hybrid --help)\n", argv[1]);
   return 2;
 }

@@ -1,0 +1,130 @@
+// Chunked gated delta rule vs the token recurrence in float64 (spec §5.4 test recipe).
+#include <cmath>
+#include <random>
+
+#include "kernels/gdn.h"
+#include "test_util.h"
+
+using namespace hyb;
+
+namespace {
+
+struct Problem {
+  int64_t T, Hk, Hv, dk, dv;
+  std::vector<double> q, k, v, beta, g, s0;
+};
+
+Problem make(int64_t T, int64_t Hk, int64_t Hv, int64_t dk, int64_t dv, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> n01;
+  std::uniform_real_distribution<double> u01;
+  Problem p{T, Hk, Hv, dk, dv, {}, {}, {}, {}, {}, {}};
+  auto unit_rows = [&](std::vector<double>& x, double scale) {
+    x.resize(size_t(T * Hk * dk));
+    for (auto& e : x) e = n01(rng);
+    for (int64_t r = 0; r < T * Hk; ++r) {
+      double s = 0;
+      for (int64_t i = 0; i < dk; ++i) s += x[r * dk + i] * x[r * dk + i];
+      for (int64_t i = 0; i < dk; ++i) x[r * dk + i] *= scale / std::sqrt(s + 1e-6);
+    }
+  };
+  unit_rows(p.q, 1.0 / std::sqrt(double(dk)));
+  unit_rows(p.k, 1.0);
+  p.v.resize(size_t(T * Hv * dv));
+  for (auto& e : p.v) e = n01(rng);
+  p.beta.resize(size_t(T * Hv));
+  p.g.resize(size_t(T * Hv));
+  for (auto& e : p.beta) e = 2.0 * u01(rng);                       // β ∈ (0, 2): negative eigenvalues on
+  for (auto& e : p.g) e = u01(rng) < 0.05 ? -20.0 * u01(rng) : -0.5 * u01(rng);  // mostly mild, some ≪ 0
+  p.s0.resize(size_t(Hv * dk * dv));
+  for (auto& e : p.s0) e = 0.3 * n01(rng);
+  return p;
+}
+
+template <class F>
+std::vector<F> cast(const std::vector<double>& x) {
+  return std::vector<F>(x.begin(), x.end());
+}
+
+// Runs the chunked (chunk > 0) or recurrent (chunk == 0) kernel in precision F; returns outputs + final state.
+template <class F>
+std::pair<std::vector<double>, std::vector<double>> run(const Problem& p, int64_t chunk) {
+  auto q = cast<F>(p.q), k = cast<F>(p.k), v = cast<F>(p.v), b = cast<F>(p.beta), g = cast<F>(p.g), s = cast<F>(p.s0);
+  std::vector<F> o(size_t(p.T * p.Hv * p.dv));
+  GdnArgs<F> a{q.data(), p.Hk * p.dk, k.data(), p.Hk * p.dk, v.data(), p.Hv * p.dv, b.data(), g.data(),
+               s.data(), o.data(), p.Hv * p.dv, p.T, p.Hk, p.Hv, p.dk, p.dv};
+  if (chunk > 0) gdn_chunk_forward(a, chunk);
+  else gdn_recurrent(a);
+  return {std::vector<double>(o.begin(), o.end()), std::vector<double>(s.begin(), s.end())};
+}
+
+double maxdiff(const std::vector<double>& a, const std::vector<double>& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+double maxabs(const std::vector<double>& a) {
+  double m = 0;
+  for (double x : a) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+struct Shape { int64_t Hk, Hv, dk, dv; };
+
+}  // namespace
+
+class GdnChunk : public ::testing::TestWithParam<std::tuple<int64_t, Shape>> {};
+
+TEST_P(GdnChunk, Float32ChunkedMatchesFloat64Recurrence) {
+  auto [T, sh] = GetParam();
+  Problem p = make(T, sh.Hk, sh.Hv, sh.dk, sh.dv, 1234 + uint64_t(T));
+  auto ref = run<double>(p, 0);
+  auto got = run<float>(p, 64);
+  // Float32 rounding scales with the magnitude of the values (|S| grows past 1 when β > 1 flips directions),
+  // so the error is measured relative to max(1, max|reference|).
+  EXPECT_LT(maxdiff(got.first, ref.first) / std::max(1.0, maxabs(ref.first)), 1e-5) << "outputs";
+  EXPECT_LT(maxdiff(got.second, ref.second) / std::max(1.0, maxabs(ref.second)), 1e-5)
+      << "final state, max|S| = " << maxabs(ref.second);
+  auto dbl = run<double>(p, 64);
+  EXPECT_LT(maxdiff(dbl.first, ref.first), 1e-10) << "float64 chunked vs recurrence";
+  EXPECT_LT(maxdiff(dbl.second, ref.second), 1e-10);
+}
+
+INSTANTIATE_TEST_SUITE_P(LengthsAndHeads, GdnChunk,
+                         ::testing::Combine(::testing::Values<int64_t>(1, 63, 64, 65, 200),
+                                            ::testing::Values(Shape{1, 1, 16, 32}, Shape{2, 4, 8, 16},
+                                                              Shape{3, 3, 32, 32}, Shape{2, 2, 48, 96})));
+
+TEST(GdnChunk, ChunkSizeDoesNotMatter) {
+  Problem p = make(37, 2, 4, 8, 12, 99);
+  auto ref = run<double>(p, 0);
+  for (int64_t C : {1, 3, 16, 64, 128}) {
+    auto got = run<double>(p, C);
+    EXPECT_LT(maxdiff(got.first, ref.first), 1e-10) << "C=" << C;
+    EXPECT_LT(maxdiff(got.second, ref.second), 1e-10) << "C=" << C;
+  }
+}
+
+TEST(GdnChunk, SplitSequenceContinuesFromState) {
+  // Prefill of 100 tokens, then 70 more from the carried state == one pass over 170 tokens.
+  Problem p = make(170, 2, 2, 16, 16, 7);
+  auto whole = run<double>(p, 64);
+  Problem a = p, b = p;
+  auto slice = [](const std::vector<double>& x, int64_t row, int64_t t0, int64_t t1) {
+    return std::vector<double>(x.begin() + t0 * row, x.begin() + t1 * row);
+  };
+  const int64_t qk = p.Hk * p.dk, vr = p.Hv * p.dv, h = p.Hv;
+  a.T = 100;
+  a.q = slice(p.q, qk, 0, 100); a.k = slice(p.k, qk, 0, 100); a.v = slice(p.v, vr, 0, 100);
+  a.beta = slice(p.beta, h, 0, 100); a.g = slice(p.g, h, 0, 100);
+  auto first = run<double>(a, 64);
+  b.T = 70;
+  b.q = slice(p.q, qk, 100, 170); b.k = slice(p.k, qk, 100, 170); b.v = slice(p.v, vr, 100, 170);
+  b.beta = slice(p.beta, h, 100, 170); b.g = slice(p.g, h, 100, 170);
+  b.s0 = first.second;
+  auto second = run<double>(b, 64);
+  EXPECT_LT(maxdiff(second.second, whole.second), 1e-10);
+  std::vector<double> tail(whole.first.begin() + 100 * vr, whole.first.end());
+  EXPECT_LT(maxdiff(second.first, tail), 1e-10);
+}

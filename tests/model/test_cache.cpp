@@ -1,0 +1,79 @@
+// Cache semantics on a model made by our own init: RoPE + GQA + Hv > Hk, several GDN chunks.
+#include <fstream>
+
+#include "model/init.h"
+#include "model/model.h"
+#include "test_util.h"
+
+using namespace hyb;
+using namespace hyb::test;
+
+namespace {
+
+ModelConfig small_config(nlohmann::json extra = nlohmann::json::object()) {
+  nlohmann::json j = {{"vocab_size", 97}, {"hidden_size", 48}, {"intermediate_size", 80}, {"num_hidden_layers", 4},
+                      {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"linear_num_key_heads", 2},
+                      {"linear_num_value_heads", 4}, {"linear_key_head_dim", 8}, {"linear_value_head_dim", 12},
+                      {"initializer_range", 0.2}, {"rope_parameters", {{"rope_theta", 10000.0}}}};
+  for (auto& [k, v] : extra.items()) j[k] = v;
+  return ModelConfig::from_json(j, "test");
+}
+
+std::vector<int32_t> ids(int64_t T, int64_t V) {
+  std::vector<int32_t> r(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) r[t] = int32_t((t * 37 + 11) % V);
+  return r;
+}
+
+}  // namespace
+
+TEST(Cache, DecodeEqualsPrefillRows) {
+  TempDir d;
+  InitOptions opt;
+  opt.seed = 5;
+  init_checkpoint(small_config(), d.str(), opt);
+  Model m(Weights::load(d.str()));
+  const int64_t T = 150, V = m.config().vocab_size, P = 70;
+  auto x = ids(T, V);
+  Cache full = m.new_cache();
+  std::vector<float> ref(size_t(T * V));
+  m.forward(x.data(), T, full, ref.data());
+  Cache c = m.new_cache();
+  std::vector<float> out(size_t(T * V));
+  m.forward(x.data(), P, c, out.data());
+  for (int64_t t = P; t < T; ++t) m.forward(&x[t], 1, c, out.data() + t * V, true);
+  EXPECT_LT(max_abs_diff(out, ref), 1e-4);
+  for (size_t l = 0; l < c.layers.size(); ++l) {
+    if (c.layers[l].kind == LayerKind::GDN) {
+      EXPECT_LT(max_abs_diff(c.layers[l].state, full.layers[l].state), 1e-5);
+    }
+  }
+}
+
+TEST(Cache, BytesGrowOnlyForAttention) {
+  ModelConfig cfg = small_config();
+  // 1 attention layer (index 3): K and V of Hkv·hd floats per token.
+  EXPECT_EQ(Cache::bytes_per_token(cfg), size_t(2 * 2 * 12 * 4));
+  EXPECT_EQ(Cache::fixed_bytes(cfg), size_t(3 * (3 * (2 * 16 + 48) + 4 * 8 * 12) * 4));
+  Cache c(cfg);
+  const size_t before = c.bytes();
+  c.reserve(1000);
+  EXPECT_GE(c.bytes() - before, 1000 * Cache::bytes_per_token(cfg));
+}
+
+TEST(Cache, InitIsDeterministicAndSplitConvMatchesFused) {
+  TempDir a, b;
+  InitOptions o;
+  o.seed = 9;
+  init_checkpoint(small_config(), a.str(), o);
+  o.split_conv = true;
+  init_checkpoint(small_config(), b.str(), o);
+  Model ma(Weights::load(a.str())), mb(Weights::load(b.str()));
+  const int64_t V = ma.config().vocab_size;
+  auto x = ids(20, V);
+  std::vector<float> la(size_t(20 * V)), lb(la.size());
+  Cache ca = ma.new_cache(), cb = mb.new_cache();
+  ma.forward(x.data(), 20, ca, la.data());
+  mb.forward(x.data(), 20, cb, lb.data());
+  EXPECT_EQ(max_abs_diff(la, lb), 0.0);
+}
