@@ -22,7 +22,9 @@ int run_info(int argc, char** argv) {
   std::printf("model        %s\n", dir.c_str());
   std::printf("config       %s\n", c.describe().c_str());
   std::printf("layers       %s  (G = Gated DeltaNet, A = full attention)\n", pattern.c_str());
-  std::printf("parameters   %zu (%.3f B); non-embedding %zu\n", n, double(n) / 1e9, n - emb);
+  const size_t in_emb = size_t(c.vocab_size * c.hidden_size);
+  std::printf("parameters   %zu (%.3f B); non-embedding %zu (also without lm_head: %zu)\n", n, double(n) / 1e9,
+              n - in_emb, n - emb);
   std::printf("weights      %s in memory, %.3f GB\n", dtype_name(w.matrix_dtype), double(w.resident_bytes()) / 1e9);
   std::printf("cache        %zu bytes/token (K/V of %d attention layers) + %zu bytes fixed (GDN state of %d layers)\n",
               Cache::bytes_per_token(c), c.count(LayerKind::Attention), Cache::fixed_bytes(c), c.count(LayerKind::GDN));

@@ -147,6 +147,7 @@ void init_checkpoint(const ModelConfig& c, const std::string& dir, const InitOpt
   const int64_t slab = 1 << 24;
   size_t done = 0;
   Timer timer;
+  double next_report = 1.0;
   for (auto& it : items) {
     const int64_t n = int64_t(it.spec.nbytes() / dtype_size(opt.dtype));
     std::vector<uint8_t> bytes(it.spec.nbytes());
@@ -165,9 +166,11 @@ void init_checkpoint(const ModelConfig& c, const std::string& dir, const InitOpt
     }
     writer.write(it.spec.name, bytes.data(), bytes.size());
     done += bytes.size();
-    if (opt.progress && total > (size_t(1) << 28))
+    if (opt.progress && total > (size_t(1) << 28) && (timer.seconds() > next_report || done == total)) {
+      next_report = timer.seconds() + 1.0;  // at most one progress line a second
       std::fprintf(stderr, "\rinit: %5.1f%% (%.1f / %.1f GB, %.0f s)", 100.0 * double(done) / double(total),
                    double(done) / 1e9, double(total) / 1e9, timer.seconds());
+    }
   }
   writer.finish();
   if (opt.progress && total > (size_t(1) << 28)) std::fprintf(stderr, "\n");

@@ -54,7 +54,6 @@ class Weights {
   static Weights load(const std::string& dir, WeightDType want = WeightDType::Auto);
 
   const ModelConfig& config() const { return cfg_; }
-  ModelConfig cfg_;
   WeightMat embed, lm_head;
   const float* final_norm = nullptr;
   std::vector<LayerWeights> layers;
@@ -64,6 +63,7 @@ class Weights {
   size_t resident_bytes() const;  // bytes of all parameters as held (mapped or owned)
 
  private:
+  ModelConfig cfg_;
   std::shared_ptr<Checkpoint> ckpt_;
   std::vector<std::unique_ptr<uint8_t[]>> arena_;
   friend struct WeightLoader;
