@@ -123,6 +123,8 @@ struct UnseenCase {
   int64_t B, T;
 };
 
+void PrintTo(const UnseenCase& c, std::ostream* os) { *os << c.name; }
+
 class UnseenCheckpoint : public ::testing::TestWithParam<UnseenCase> {};
 
 TEST_P(UnseenCheckpoint, MatchesReferenceAutograd) {
