@@ -24,8 +24,9 @@ constexpr float kGatedNormEps = 1e-5f;  // hard-coded in HF, not rms_norm_eps (s
 constexpr float kL2NormEps = 1e-6f;
 constexpr int64_t kGdnChunk = 64;
 
+// Grows (never shrinks) a reused buffer; contents are unspecified, every user writes before reading.
 float* sized(std::vector<float>& v, size_t n) {
-  v.resize(n);
+  if (v.size() < n) v.resize(n);
   return v.data();
 }
 
@@ -58,11 +59,12 @@ void GradModel::mlp_forward(const LayerWeights& L, Acts& A, const float* in, flo
 void GradModel::mlp_backward(const LayerWeights& L, Acts& A, const float* dout, const float* in, float* din,
                              LayerParams& G) {
   const int64_t N = N_, D = w_.config().hidden_size, I = w_.config().intermediate_size;
-  std::vector<float> dh(size_t(N * I)), dup(size_t(N * I));
-  linear_bwd(dout, N, D, A.mh.data(), I, L.down, G.down, dh.data(), I, false);
-  swiglu_backward<float>(A.mg.data(), A.mu.data(), dh.data(), dh.data(), dup.data(), N * I);
-  linear_bwd(dh.data(), N, I, in, D, L.gate, G.gate, din, D, false);
-  linear_bwd(dup.data(), N, I, in, D, L.up, G.up, din, D, true);
+  float* dh = sized(s_.dI1, size_t(N * I));
+  float* dup = sized(s_.dI2, size_t(N * I));
+  linear_bwd(dout, N, D, A.mh.data(), I, L.down, G.down, dh, I, false);
+  swiglu_backward<float>(A.mg.data(), A.mu.data(), dh, dh, dup, N * I);
+  linear_bwd(dh, N, I, in, D, L.gate, G.gate, din, D, false);
+  linear_bwd(dup, N, I, in, D, L.up, G.up, din, D, true);
 }
 
 void GradModel::gdn_forward(size_t l, float* x) {
@@ -82,10 +84,10 @@ void GradModel::gdn_forward(size_t l, float* x) {
   linear(u, N, D, W.k, qkv + kd, C);
   linear(u, N, D, W.v, qkv + 2 * kd, C);
   float* cv = sized(A.cv, size_t(N * C));
-  std::vector<float> conv_state(size_t((K - 1) * C));
   for (int64_t b = 0; b < B_; ++b) {  // every sequence starts from a zero conv state
-    std::fill(conv_state.begin(), conv_state.end(), 0.f);
-    short_conv_silu(qkv + b * T * C, T, C, conv_state.data(), W.conv, K, cv + b * T * C);
+    float* conv_state = sized(s_.state, size_t((K - 1) * C));
+    std::fill_n(conv_state, (K - 1) * C, 0.f);
+    short_conv_silu(qkv + b * T * C, T, C, conv_state, W.conv, K, cv + b * T * C);
   }
   float* qkn = sized(A.qkn, size_t(N * C));
   std::copy(cv, cv + N * C, qkn);
@@ -103,11 +105,11 @@ void GradModel::gdn_forward(size_t l, float* x) {
   gdn_gates(beta, g, N, Hv, W.A_log, W.dt_bias, c.linear_allow_neg_eigval);
 
   float* o = sized(A.o, size_t(N * vd));
-  std::vector<float> state(size_t(Hv * dk * dv));
   for (int64_t b = 0; b < B_; ++b) {
-    std::fill(state.begin(), state.end(), 0.f);
+    float* state = sized(s_.state, size_t(Hv * dk * dv));
+    std::fill_n(state, Hv * dk * dv, 0.f);
     const float* s = qkn + b * T * C;
-    GdnArgs<float> args{s, C, s + kd, C, s + 2 * kd, C, beta + b * T * Hv, g + b * T * Hv, state.data(),
+    GdnArgs<float> args{s, C, s + kd, C, s + 2 * kd, C, beta + b * T * Hv, g + b * T * Hv, state,
                         o + b * T * vd, vd, T, Hk, Hv, dk, dv};
     gdn_chunk_forward(args, kGdnChunk);
   }
@@ -115,14 +117,14 @@ void GradModel::gdn_forward(size_t l, float* x) {
   linear(u, N, W.g, z);
   float* nrm = sized(A.nrm, size_t(N * vd));
   gated_rmsnorm(o, z, W.o_norm, nrm, N * Hv, dv, kGatedNormEps);
-  std::vector<float> tmp(size_t(N * D));
-  linear(nrm, N, W.o, tmp.data());
+  float* tmp = sized(s_.tmp, size_t(N * D));
+  linear(nrm, N, W.o, tmp);
   for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
 
   A.x1.assign(x, x + N * D);
   float* u2 = sized(A.u2, size_t(N * D));
   rmsnorm(x, L.post_attn_norm, u2, N, D, float(c.rms_norm_eps));
-  mlp_forward(L, A, u2, tmp.data());
+  mlp_forward(L, A, u2, tmp);
   for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
 }
 
@@ -137,49 +139,53 @@ void GradModel::gdn_backward(size_t l, float* dy, LayerParams& G) {
   const double eps = float(c.rms_norm_eps);
 
   // MLP branch: y = x1 + MLP(rmsnorm(x1)).
-  std::vector<float> du(size_t(N * D)), dx1(dy, dy + N * D);
-  mlp_backward(L, A, dy, A.u2.data(), du.data(), G);
-  rmsnorm_backward<float>(A.x1.data(), L.post_attn_norm, du.data(), dx1.data(), G.post_attn_norm, N, D, eps, -1, -1,
-                          -1, true);
+  float* du = sized(s_.du, size_t(N * D));
+  float* dx1 = sized(s_.dx1, size_t(N * D));
+  std::copy(dy, dy + N * D, dx1);
+  mlp_backward(L, A, dy, A.u2.data(), du, G);
+  rmsnorm_backward<float>(A.x1.data(), L.post_attn_norm, du, dx1, G.post_attn_norm, N, D, eps, -1, -1, -1, true);
 
   // Mixer: x1 = x + o_proj(gated_norm(gdn(...), z)).
-  std::vector<float> dn(size_t(N * vd)), d_o(size_t(N * vd)), dz(size_t(N * vd));
-  linear_bwd(dx1.data(), N, D, A.nrm.data(), vd, W.o, G.gdn.o, dn.data(), vd, false);
-  gated_rmsnorm_backward<float>(A.o.data(), A.z.data(), W.o_norm, dn.data(), d_o.data(), dz.data(), G.gdn.o_norm,
-                                N * Hv, dv, kGatedNormEps);
-  linear_bwd(dz.data(), N, vd, A.u.data(), D, W.g, G.gdn.g, du.data(), D, false);
+  float* dn = sized(s_.dn, size_t(N * vd));
+  float* d_o = sized(s_.d_o, size_t(N * vd));
+  float* dz = sized(s_.dz, size_t(N * vd));
+  linear_bwd(dx1, N, D, A.nrm.data(), vd, W.o, G.gdn.o, dn, vd, false);
+  gated_rmsnorm_backward<float>(A.o.data(), A.z.data(), W.o_norm, dn, d_o, dz, G.gdn.o_norm, N * Hv, dv,
+                                kGatedNormEps);
+  linear_bwd(dz, N, vd, A.u.data(), D, W.g, G.gdn.g, du, D, false);
 
-  std::vector<float> dcv(size_t(N * C)), dbeta(size_t(N * Hv)), dg(size_t(N * Hv));
+  float* dcv = sized(s_.dcv, size_t(N * C));
+  float* dbeta = sized(s_.dbeta, size_t(N * Hv));
+  float* dg = sized(s_.dg, size_t(N * Hv));
   for (int64_t b = 0; b < B_; ++b) {
     const float* s = A.qkn.data() + b * T * C;
-    float* ds = dcv.data() + b * T * C;
+    float* ds = dcv + b * T * C;
     GdnArgs<float> args{s, C, s + kd, C, s + 2 * kd, C, A.beta.data() + b * T * Hv, A.g.data() + b * T * Hv,
                         nullptr, nullptr, vd, T, Hk, Hv, dk, dv};
-    GdnGradArgs<float> grads{d_o.data() + b * T * vd, vd, nullptr, ds, C, ds + kd, C, ds + 2 * kd, C,
-                             dbeta.data() + b * T * Hv, dg.data() + b * T * Hv, nullptr};
+    GdnGradArgs<float> grads{d_o + b * T * vd, vd, nullptr, ds, C, ds + kd, C, ds + 2 * kd, C,
+                             dbeta + b * T * Hv, dg + b * T * Hv, nullptr};
     gdn_chunk_backward(args, grads, kGdnChunk);
   }
-  std::vector<float> db(size_t(N * Hv)), da(size_t(N * Hv));
+  float* db = sized(s_.db, size_t(N * Hv));
+  float* da = sized(s_.da, size_t(N * Hv));
   gdn_gates_backward<float>(A.braw.data(), A.araw.data(), N, Hv, W.A_log, W.dt_bias, c.linear_allow_neg_eigval,
-                            dbeta.data(), dg.data(), db.data(), da.data(), G.gdn.A_log, G.gdn.dt_bias);
-  linear_bwd(db.data(), N, Hv, A.u.data(), D, W.b, G.gdn.b, du.data(), D, true);
-  linear_bwd(da.data(), N, Hv, A.u.data(), D, W.a, G.gdn.a, du.data(), D, true);
+                            dbeta, dg, db, da, G.gdn.A_log, G.gdn.dt_bias);
+  linear_bwd(db, N, Hv, A.u.data(), D, W.b, G.gdn.b, du, D, true);
+  linear_bwd(da, N, Hv, A.u.data(), D, W.a, G.gdn.a, du, D, true);
 
-  l2norm_scale_backward<float>(A.cv.data(), dcv.data(), dcv.data(), N, Hk, dk, C, C, C, kL2NormEps,
-                               1.0 / std::sqrt(double(dk)));
-  l2norm_scale_backward<float>(A.cv.data() + kd, dcv.data() + kd, dcv.data() + kd, N, Hk, dk, C, C, C, kL2NormEps,
-                               1.0);
-  std::vector<float> dqkv(size_t(N * C));
+  l2norm_scale_backward<float>(A.cv.data(), dcv, dcv, N, Hk, dk, C, C, C, kL2NormEps, 1.0 / std::sqrt(double(dk)));
+  l2norm_scale_backward<float>(A.cv.data() + kd, dcv + kd, dcv + kd, N, Hk, dk, C, C, C, kL2NormEps, 1.0);
+  float* dqkv = sized(s_.dqkv, size_t(N * C));
   for (int64_t b = 0; b < B_; ++b)
-    short_conv_silu_backward<float>(A.qkv.data() + b * T * C, T, C, W.conv, K, dcv.data() + b * T * C,
-                                    dqkv.data() + b * T * C, G.gdn.conv);
-  linear_bwd(dqkv.data(), N, C, A.u.data(), D, W.q, G.gdn.q, du.data(), D, true);
-  linear_bwd(dqkv.data() + kd, N, C, A.u.data(), D, W.k, G.gdn.k, du.data(), D, true);
-  linear_bwd(dqkv.data() + 2 * kd, N, C, A.u.data(), D, W.v, G.gdn.v, du.data(), D, true);
+    short_conv_silu_backward<float>(A.qkv.data() + b * T * C, T, C, W.conv, K, dcv + b * T * C, dqkv + b * T * C,
+                                    G.gdn.conv);
+  linear_bwd(dqkv, N, C, A.u.data(), D, W.q, G.gdn.q, du, D, true);
+  linear_bwd(dqkv + kd, N, C, A.u.data(), D, W.k, G.gdn.k, du, D, true);
+  linear_bwd(dqkv + 2 * kd, N, C, A.u.data(), D, W.v, G.gdn.v, du, D, true);
 
   // u = rmsnorm(x); x also flows straight into x1.
-  std::copy(dx1.begin(), dx1.end(), dy);
-  rmsnorm_backward<float>(A.x.data(), L.input_norm, du.data(), dy, G.input_norm, N, D, eps, -1, -1, -1, true);
+  std::copy(dx1, dx1 + N * D, dy);
+  rmsnorm_backward<float>(A.x.data(), L.input_norm, du, dy, G.input_norm, N, D, eps, -1, -1, -1, true);
 }
 
 void GradModel::attn_forward(size_t l, float* x) {
@@ -199,15 +205,15 @@ void GradModel::attn_forward(size_t l, float* x) {
   linear(x, N, W.k, k);
   linear(x, N, W.v, v);
   float* qr = sized(A.qr, size_t(N * qd));
-  std::vector<float> kr(size_t(N * kvd));
+  float* kr = sized(s_.tmp, size_t(N * kvd));
   rmsnorm(q, W.q_norm, qr, N, qd, eps);  // QK-norm over the whole projection, before the head split
-  rmsnorm(k, W.k_norm, kr.data(), N, kvd, eps);
+  rmsnorm(k, W.k_norm, kr, N, kvd, eps);
   float* kh = sized(A.kh, size_t(N * kvd));
   float* vh = sized(A.vh, size_t(N * kvd));
   float* att = sized(A.att, size_t(N * qd));
   for (int64_t b = 0; b < B_; ++b) {
     float* qb = qr + b * T * qd;
-    float* kb = kr.data() + b * T * kvd;
+    float* kb = kr + b * T * kvd;
     if (c.rope_theta) {
       rope_apply(qb, T, H, hd, qd, 0, *c.rope_theta);
       rope_apply(kb, T, Hkv, hd, kvd, 0, *c.rope_theta);
@@ -226,13 +232,13 @@ void GradModel::attn_forward(size_t l, float* x) {
   }
   float* ap = sized(A.ap, size_t(N * D));
   linear(att, N, W.o, ap);
-  std::vector<float> tmp(size_t(N * D));
-  rmsnorm(ap, L.post_attn_norm, tmp.data(), N, D, eps);
+  float* tmp = sized(s_.tmp, size_t(N * D));
+  rmsnorm(ap, L.post_attn_norm, tmp, N, D, eps);
   for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
   A.x1.assign(x, x + N * D);
   float* m = sized(A.m, size_t(N * D));
   mlp_forward(L, A, x, m);
-  rmsnorm(m, L.post_ff_norm, tmp.data(), N, D, eps);
+  rmsnorm(m, L.post_ff_norm, tmp, N, D, eps);
   for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
 }
 
@@ -246,41 +252,48 @@ void GradModel::attn_backward(size_t l, float* dy, LayerParams& G) {
   const double eps = float(c.rms_norm_eps);
 
   // y = x1 + rmsnorm(MLP(x1)).
-  std::vector<float> dm(size_t(N * D)), dx1(dy, dy + N * D), dtmp(size_t(N * D));
-  rmsnorm_backward<float>(A.m.data(), L.post_ff_norm, dy, dm.data(), G.post_ff_norm, N, D, eps);
-  mlp_backward(L, A, dm.data(), A.x1.data(), dtmp.data(), G);
+  float* dm = sized(s_.du, size_t(N * D));
+  float* dx1 = sized(s_.dx1, size_t(N * D));
+  float* dtmp = sized(s_.dD, size_t(N * D));
+  std::copy(dy, dy + N * D, dx1);
+  rmsnorm_backward<float>(A.m.data(), L.post_ff_norm, dy, dm, G.post_ff_norm, N, D, eps);
+  mlp_backward(L, A, dm, A.x1.data(), dtmp, G);
   for (int64_t i = 0; i < N * D; ++i) dx1[i] += dtmp[i];
 
   // x1 = x + rmsnorm(o_proj(attention(...))).
-  std::vector<float> dap(size_t(N * D)), datt(size_t(N * qd));
-  rmsnorm_backward<float>(A.ap.data(), L.post_attn_norm, dx1.data(), dap.data(), G.post_attn_norm, N, D, eps);
-  linear_bwd(dap.data(), N, D, A.att.data(), qd, W.o, G.attn.o, datt.data(), qd, false);
+  float* dap = dtmp;
+  float* datt = sized(s_.datt, size_t(N * qd));
+  rmsnorm_backward<float>(A.ap.data(), L.post_attn_norm, dx1, dap, G.post_attn_norm, N, D, eps);
+  linear_bwd(dap, N, D, A.att.data(), qd, W.o, G.attn.o, datt, qd, false);
 
-  std::vector<float> dq(size_t(N * qd)), dk(size_t(N * kvd)), dv(size_t(N * kvd)), dkh(size_t(T * kvd)),
-      dvh(size_t(T * kvd));
+  float* dq = sized(s_.dq, size_t(N * qd));
+  float* dk = sized(s_.dk, size_t(N * kvd));
+  float* dv = sized(s_.dv, size_t(N * kvd));
+  float* dkh = sized(s_.dkh, size_t(T * kvd));
+  float* dvh = sized(s_.dvh, size_t(T * kvd));
   for (int64_t b = 0; b < B_; ++b) {
     const int64_t r0 = b * T;
     AttentionBackwardArgs<float> args{A.qr.data() + r0 * qd, qd, A.kh.data() + r0 * kvd, A.vh.data() + r0 * kvd,
-                                      T * hd, A.att.data() + r0 * qd, qd, datt.data() + r0 * qd, qd,
-                                      dq.data() + r0 * qd, qd, dkh.data(), dvh.data(), T, H, Hkv, hd,
+                                      T * hd, A.att.data() + r0 * qd, qd, datt + r0 * qd, qd,
+                                      dq + r0 * qd, qd, dkh, dvh, T, H, Hkv, hd,
                                       float(1.0 / std::sqrt(double(hd)))};
     attention_causal_backward(args);
     for (int64_t h = 0; h < Hkv; ++h)
       for (int64_t t = 0; t < T; ++t) {
-        std::copy_n(dkh.data() + (h * T + t) * hd, hd, dk.data() + (r0 + t) * kvd + h * hd);
-        std::copy_n(dvh.data() + (h * T + t) * hd, hd, dv.data() + (r0 + t) * kvd + h * hd);
+        std::copy_n(dkh + (h * T + t) * hd, hd, dk + (r0 + t) * kvd + h * hd);
+        std::copy_n(dvh + (h * T + t) * hd, hd, dv + (r0 + t) * kvd + h * hd);
       }
     if (c.rope_theta) {
-      rope_backward<float>(dq.data() + r0 * qd, T, H, hd, qd, 0, *c.rope_theta);
-      rope_backward<float>(dk.data() + r0 * kvd, T, Hkv, hd, kvd, 0, *c.rope_theta);
+      rope_backward<float>(dq + r0 * qd, T, H, hd, qd, 0, *c.rope_theta);
+      rope_backward<float>(dk + r0 * kvd, T, Hkv, hd, kvd, 0, *c.rope_theta);
     }
   }
-  rmsnorm_backward<float>(A.qkv.data(), W.q_norm, dq.data(), dq.data(), G.attn.q_norm, N, qd, eps);
-  rmsnorm_backward<float>(A.cv.data(), W.k_norm, dk.data(), dk.data(), G.attn.k_norm, N, kvd, eps);
-  std::copy(dx1.begin(), dx1.end(), dy);
-  linear_bwd(dq.data(), N, qd, A.x.data(), D, W.q, G.attn.q, dy, D, true);
-  linear_bwd(dk.data(), N, kvd, A.x.data(), D, W.k, G.attn.k, dy, D, true);
-  linear_bwd(dv.data(), N, kvd, A.x.data(), D, W.v, G.attn.v, dy, D, true);
+  rmsnorm_backward<float>(A.qkv.data(), W.q_norm, dq, dq, G.attn.q_norm, N, qd, eps);
+  rmsnorm_backward<float>(A.cv.data(), W.k_norm, dk, dk, G.attn.k_norm, N, kvd, eps);
+  std::copy(dx1, dx1 + N * D, dy);
+  linear_bwd(dq, N, qd, A.x.data(), D, W.q, G.attn.q, dy, D, true);
+  linear_bwd(dk, N, kvd, A.x.data(), D, W.k, G.attn.k, dy, D, true);
+  linear_bwd(dv, N, kvd, A.x.data(), D, W.v, G.attn.v, dy, D, true);
 }
 
 LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, ParamTensors& grads, double z_loss) {
@@ -294,7 +307,8 @@ LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, Pa
   for (int64_t i = 0; i < N; ++i)
     if (ids[i] < 0 || ids[i] >= V) fail("token id ", ids[i], " at position ", i, " is outside [0, ", V, ")");
 
-  std::vector<float> x(size_t(N * D));
+  std::vector<float>& x = x_;
+  x.resize(size_t(N * D));
   for (int64_t i = 0; i < N; ++i) weight_row_f32(w_.embed, ids[i], x.data() + i * D);
   for (size_t l = 0; l < w_.layers.size(); ++l) {
     if (w_.layers[l].kind == LayerKind::GDN) gdn_forward(l, x.data());
@@ -304,13 +318,15 @@ LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, Pa
   hf_.resize(size_t(N * D));
   rmsnorm(xf_.data(), w_.final_norm, hf_.data(), N, D, float(c.rms_norm_eps));
 
-  std::vector<int32_t> targets(static_cast<size_t>(N));
+  std::vector<int32_t>& targets = targets_;
+  targets.resize(size_t(N));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t) targets[b * T + t] = t + 1 < T ? ids[b * T + t + 1] : -1;
   const int64_t count = B * (T - 1);
 
   grads.zero();
-  std::vector<float> dh(size_t(N * D));
+  std::vector<float>& dh = dh_;
+  dh.resize(size_t(N * D));
   LmHeadLossArgs<float> la{hf_.data(), N, D, w_.lm_head.f32(), V, targets.data(), 1.0 / double(count), z_loss,
                            dh.data(), grads.lm_head};
   const LmHeadLossResult r = lm_head_loss(la);

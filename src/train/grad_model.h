@@ -50,10 +50,25 @@ class GradModel {
   void attn_backward(size_t l, float* dx, LayerParams& G);
   void mlp_backward(const LayerWeights& L, Acts& A, const float* dout, const float* in, float* din, LayerParams& G);
 
+  // Backward scratch, kept across calls so a training step does not re-fault freshly mapped pages.
+  struct Scratch {
+    std::vector<float> dx1, du, dD;             // [N, D]
+    std::vector<float> dI1, dI2;                // MLP [N, I]
+    std::vector<float> dn, d_o, dz;             // GDN [N, value_dim]
+    std::vector<float> dcv, dqkv;               // GDN [N, conv_dim]
+    std::vector<float> dbeta, dg, db, da;       // GDN [N, Hv]
+    std::vector<float> dq, datt, dk, dv;        // attention [N, q_dim] / [N, kv_dim]
+    std::vector<float> dkh, dvh;                // attention, one sequence head-major [Hkv, T, hd]
+    std::vector<float> tmp, state;              // forward: [N, D] and one GDN / conv state
+  };
+
   const Weights& w_;
   int64_t B_ = 0, T_ = 0, N_ = 0;
   std::vector<Acts> acts_;
+  Scratch s_;
+  std::vector<float> x_, dh_;   // residual stream / its gradient
   std::vector<float> xf_, hf_;  // input and output of the final norm
+  std::vector<int32_t> targets_;
 };
 
 }  // namespace hyb
