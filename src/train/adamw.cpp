@@ -1,6 +1,8 @@
 #include "train/adamw.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 
@@ -13,11 +15,19 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 double global_grad_norm(const ParamTensors& g) {
+  // Fixed blocks summed in order, so the norm (and hence clipping) does not depend on thread timing.
+  constexpr int64_t kBlock = 1 << 16;
   const float* p = g.data();
-  const int64_t n = int64_t(g.size());
+  const int64_t n = int64_t(g.size()), nb = (n + kBlock - 1) / kBlock;
+  std::vector<double> part(static_cast<size_t>(nb));
+#pragma omp parallel for schedule(static) if (nb > 1)
+  for (int64_t b = 0; b < nb; ++b) {
+    double ss = 0;
+    for (int64_t i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i) ss += double(p[i]) * p[i];
+    part[b] = ss;
+  }
   double ss = 0;
-#pragma omp parallel for reduction(+ : ss) schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) ss += double(p[i]) * p[i];
+  for (double x : part) ss += x;
   return std::sqrt(ss);
 }
 
