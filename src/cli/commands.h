@@ -7,5 +7,6 @@ int run_info(int argc, char** argv);
 int run_logits(int argc, char** argv);
 int run_init(int argc, char** argv);
 int run_generate(int argc, char** argv);
+int run_grads(int argc, char** argv);
 
 }  // namespace hyb::cli

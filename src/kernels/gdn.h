@@ -25,4 +25,19 @@ template <class F> void gdn_recurrent(const GdnArgs<F>& a);
 // Chunkwise-parallel form (UT transform / WY representation), chunk length `chunk` (64 in HF and FLA).
 template <class F> void gdn_chunk_forward(const GdnArgs<F>& a, int64_t chunk = 64);
 
+// Gradients of the chunked form (spec §5.2). The forward inputs come in `a` (a.state = initial state, read only,
+// null for zeros; a.out unused); the per-chunk states are recomputed, so memory is O(T/chunk · dk · dv) per head.
+template <class F>
+struct GdnGradArgs {
+  const F* dout; int64_t lddo;   // [T, Hv, dv]
+  const F* dstate_final;         // [Hv, dk, dv], or null when the final state is unused
+  F* dq; int64_t lddq;           // [T, Hk, dk], written: summed over the value heads that share a key head
+  F* dk; int64_t lddk;           // [T, Hk, dk], written
+  F* dv; int64_t lddv;           // [T, Hv, dv], written
+  F* dbeta;                      // [T, Hv], written
+  F* dg;                         // [T, Hv], written
+  F* dstate0;                    // [Hv, dk, dv] gradient of the initial state, or null
+};
+template <class F> void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t chunk = 64);
+
 }  // namespace hyb

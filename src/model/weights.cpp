@@ -123,6 +123,10 @@ std::string canonical_name(const std::string& name, const ModelConfig& c) {
 
 }  // namespace
 
+std::string canonical_param_name(const std::string& file_name, const ModelConfig& cfg) {
+  return canonical_name(file_name, cfg);
+}
+
 struct WeightLoader {
   Weights& w;
   DType target;

@@ -49,6 +49,10 @@ struct ParamSpec {
 };
 std::vector<ParamSpec> canonical_params(const ModelConfig& cfg);
 
+// The canonical name of a checkpoint tensor (aliases of spec §4.2 resolved). Split conv parts keep their
+// q_/k_/v_conv1d names; "" for tensors that are not parameters (rotary inv_freq buffers).
+std::string canonical_param_name(const std::string& file_name, const ModelConfig& cfg);
+
 class Weights {
  public:
   static Weights load(const std::string& dir, WeightDType want = WeightDType::Auto);

@@ -1,0 +1,58 @@
+#include "kernels/lm_head_loss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/blas.h"
+
+namespace hyb {
+
+template <class F>
+LmHeadLossResult lm_head_loss(const LmHeadLossArgs<F>& a) {
+  LmHeadLossResult res;
+  const int64_t R = std::max<int64_t>(1, a.block), V = a.V, D = a.D;
+  std::vector<F> logits(size_t(R * V));
+  std::vector<double> row_ce(static_cast<size_t>(R)), row_z(static_cast<size_t>(R));
+  for (int64_t r0 = 0; r0 < a.N; r0 += R) {
+    const int64_t n = std::min(R, a.N - r0);
+    const F* h = a.h + r0 * D;
+    gemm<F>(false, true, n, V, D, F(1), h, D, a.W, D, F(0), logits.data(), V);
+    // Per-row terms summed serially afterwards: a fixed reduction order keeps the loss bitwise reproducible.
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n; ++r) {
+      F* l = logits.data() + r * V;
+      const int32_t tgt = a.targets[r0 + r];
+      row_ce[r] = row_z[r] = 0;
+      if (tgt < 0) {  // no loss: no gradient either
+        std::fill(l, l + V, F(0));
+        continue;
+      }
+      F m = l[0];
+      for (int64_t j = 1; j < V; ++j) m = std::max(m, l[j]);
+      double z = 0;
+      for (int64_t j = 0; j < V; ++j) z += std::exp(double(l[j] - m));
+      const double lse = double(m) + std::log(z);
+      row_ce[r] = lse - double(l[tgt]);
+      row_z[r] = lse * lse;
+      // d/dlogit of (lse − l_t + z·lse²) = softmax · (1 + 2 z lse) − onehot
+      const double s = a.grad_scale * (1.0 + 2.0 * a.z_loss * lse);
+      for (int64_t j = 0; j < V; ++j) l[j] = F(s * std::exp(double(l[j]) - lse));
+      l[tgt] -= F(a.grad_scale);
+    }
+    for (int64_t r = 0; r < n; ++r) {
+      if (a.targets[r0 + r] < 0) continue;
+      res.ce_sum += row_ce[r];
+      res.z_sum += row_z[r];
+      ++res.count;
+    }
+    if (a.dh) gemm<F>(false, false, n, D, V, F(1), logits.data(), V, a.W, D, F(0), a.dh + r0 * D, D);
+    if (a.dW) gemm<F>(true, false, V, D, n, F(1), logits.data(), V, h, D, F(1), a.dW, D);
+  }
+  return res;
+}
+
+template LmHeadLossResult lm_head_loss<float>(const LmHeadLossArgs<float>&);
+template LmHeadLossResult lm_head_loss<double>(const LmHeadLossArgs<double>&);
+
+}  // namespace hyb

@@ -1,0 +1,351 @@
+#include "train/grad_model.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/activations.h"
+#include "kernels/activations_backward.h"
+#include "kernels/attention.h"
+#include "kernels/attention_backward.h"
+#include "kernels/gdn.h"
+#include "kernels/linear_backward.h"
+#include "kernels/lm_head_loss.h"
+#include "kernels/norms.h"
+#include "kernels/norms_backward.h"
+#include "kernels/rope.h"
+#include "kernels/rope_backward.h"
+#include "kernels/short_conv.h"
+#include "kernels/short_conv_backward.h"
+
+namespace hyb {
+
+namespace {
+constexpr float kGatedNormEps = 1e-5f;  // hard-coded in HF, not rms_norm_eps (spec §8.3)
+constexpr float kL2NormEps = 1e-6f;
+constexpr int64_t kGdnChunk = 64;
+
+// Grows (never shrinks) a reused buffer; contents are unspecified, every user writes before reading.
+float* sized(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// dx (+)= dy · W and dW += dyᵀ · x for one nn.Linear; W is F32 [out, in].
+void linear_bwd(const float* dy, int64_t M, int64_t lddy, const float* x, int64_t ldx, const WeightMat& W,
+                float* dW, float* dx, int64_t lddx, bool accumulate) {
+  linear_backward_input<float>(dy, M, lddy, W.f32(), W.rows, W.cols, dx, lddx, accumulate ? 1.f : 0.f);
+  linear_backward_weight<float>(dy, M, lddy, x, ldx, dW, W.rows, W.cols);
+}
+}  // namespace
+
+GradModel::GradModel(const Weights& w) : w_(w) {
+  if (w.matrix_dtype != DType::F32 || w.embed.dtype != DType::F32)
+    fail("training needs F32 weights in memory (load the checkpoint with dtype f32)");
+  acts_.resize(w.layers.size());
+}
+
+void GradModel::mlp_forward(const LayerWeights& L, Acts& A, const float* in, float* out) {
+  const int64_t N = N_, I = w_.config().intermediate_size;
+  float* gate = sized(A.mg, size_t(N * I));
+  float* up = sized(A.mu, size_t(N * I));
+  float* h = sized(A.mh, size_t(N * I));
+  linear(in, N, L.gate, gate);
+  linear(in, N, L.up, up);
+  std::copy(gate, gate + N * I, h);
+  swiglu_inplace(h, up, N * I);
+  linear(h, N, L.down, out);
+}
+
+void GradModel::mlp_backward(const LayerWeights& L, Acts& A, const float* dout, const float* in, float* din,
+                             LayerParams& G) {
+  const int64_t N = N_, D = w_.config().hidden_size, I = w_.config().intermediate_size;
+  float* dh = sized(s_.dI1, size_t(N * I));
+  float* dup = sized(s_.dI2, size_t(N * I));
+  linear_bwd(dout, N, D, A.mh.data(), I, L.down, G.down, dh, I, false);
+  swiglu_backward<float>(A.mg.data(), A.mu.data(), dh, dh, dup, N * I);
+  linear_bwd(dh, N, I, in, D, L.gate, G.gate, din, D, false);
+  linear_bwd(dup, N, I, in, D, L.up, G.up, din, D, true);
+}
+
+void GradModel::gdn_forward(size_t l, float* x) {
+  const ModelConfig& c = w_.config();
+  const LayerWeights& L = w_.layers[l];
+  const GdnWeights& W = L.gdn;
+  Acts& A = acts_[l];
+  const int64_t N = N_, T = T_, D = c.hidden_size, Hv = c.linear_num_value_heads, Hk = c.linear_num_key_heads;
+  const int64_t dk = c.linear_key_head_dim, dv = c.linear_value_head_dim, kd = c.key_dim(), vd = c.value_dim();
+  const int64_t C = c.conv_dim(), K = c.linear_conv_kernel_dim;
+
+  A.x.assign(x, x + N * D);
+  float* u = sized(A.u, size_t(N * D));
+  rmsnorm(x, L.input_norm, u, N, D, float(c.rms_norm_eps));
+  float* qkv = sized(A.qkv, size_t(N * C));
+  linear(u, N, D, W.q, qkv, C);
+  linear(u, N, D, W.k, qkv + kd, C);
+  linear(u, N, D, W.v, qkv + 2 * kd, C);
+  float* cv = sized(A.cv, size_t(N * C));
+  for (int64_t b = 0; b < B_; ++b) {  // every sequence starts from a zero conv state
+    float* conv_state = sized(s_.state, size_t((K - 1) * C));
+    std::fill_n(conv_state, (K - 1) * C, 0.f);
+    short_conv_silu(qkv + b * T * C, T, C, conv_state, W.conv, K, cv + b * T * C);
+  }
+  float* qkn = sized(A.qkn, size_t(N * C));
+  std::copy(cv, cv + N * C, qkn);
+  l2norm_scale(qkn, N, Hk, dk, C, kL2NormEps, float(1.0 / std::sqrt(double(dk))));
+  l2norm_scale(qkn + kd, N, Hk, dk, C, kL2NormEps, 1.f);
+
+  float* braw = sized(A.braw, size_t(N * Hv));
+  float* araw = sized(A.araw, size_t(N * Hv));
+  linear(u, N, W.b, braw);
+  linear(u, N, W.a, araw);
+  float* beta = sized(A.beta, size_t(N * Hv));
+  float* g = sized(A.g, size_t(N * Hv));
+  std::copy(braw, braw + N * Hv, beta);
+  std::copy(araw, araw + N * Hv, g);
+  gdn_gates(beta, g, N, Hv, W.A_log, W.dt_bias, c.linear_allow_neg_eigval);
+
+  float* o = sized(A.o, size_t(N * vd));
+  for (int64_t b = 0; b < B_; ++b) {
+    float* state = sized(s_.state, size_t(Hv * dk * dv));
+    std::fill_n(state, Hv * dk * dv, 0.f);
+    const float* s = qkn + b * T * C;
+    GdnArgs<float> args{s, C, s + kd, C, s + 2 * kd, C, beta + b * T * Hv, g + b * T * Hv, state,
+                        o + b * T * vd, vd, T, Hk, Hv, dk, dv};
+    gdn_chunk_forward(args, kGdnChunk);
+  }
+  float* z = sized(A.z, size_t(N * vd));
+  linear(u, N, W.g, z);
+  float* nrm = sized(A.nrm, size_t(N * vd));
+  gated_rmsnorm(o, z, W.o_norm, nrm, N * Hv, dv, kGatedNormEps);
+  float* tmp = sized(s_.tmp, size_t(N * D));
+  linear(nrm, N, W.o, tmp);
+  for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
+
+  A.x1.assign(x, x + N * D);
+  float* u2 = sized(A.u2, size_t(N * D));
+  rmsnorm(x, L.post_attn_norm, u2, N, D, float(c.rms_norm_eps));
+  mlp_forward(L, A, u2, tmp);
+  for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
+}
+
+void GradModel::gdn_backward(size_t l, float* dy, LayerParams& G) {
+  const ModelConfig& c = w_.config();
+  const LayerWeights& L = w_.layers[l];
+  const GdnWeights& W = L.gdn;
+  Acts& A = acts_[l];
+  const int64_t N = N_, T = T_, D = c.hidden_size, Hv = c.linear_num_value_heads, Hk = c.linear_num_key_heads;
+  const int64_t dk = c.linear_key_head_dim, dv = c.linear_value_head_dim, kd = c.key_dim(), vd = c.value_dim();
+  const int64_t C = c.conv_dim(), K = c.linear_conv_kernel_dim;
+  const double eps = float(c.rms_norm_eps);
+
+  // MLP branch: y = x1 + MLP(rmsnorm(x1)).
+  float* du = sized(s_.du, size_t(N * D));
+  float* dx1 = sized(s_.dx1, size_t(N * D));
+  std::copy(dy, dy + N * D, dx1);
+  mlp_backward(L, A, dy, A.u2.data(), du, G);
+  rmsnorm_backward<float>(A.x1.data(), L.post_attn_norm, du, dx1, G.post_attn_norm, N, D, eps, -1, -1, -1, true);
+
+  // Mixer: x1 = x + o_proj(gated_norm(gdn(...), z)).
+  float* dn = sized(s_.dn, size_t(N * vd));
+  float* d_o = sized(s_.d_o, size_t(N * vd));
+  float* dz = sized(s_.dz, size_t(N * vd));
+  linear_bwd(dx1, N, D, A.nrm.data(), vd, W.o, G.gdn.o, dn, vd, false);
+  gated_rmsnorm_backward<float>(A.o.data(), A.z.data(), W.o_norm, dn, d_o, dz, G.gdn.o_norm, N * Hv, dv,
+                                kGatedNormEps);
+  linear_bwd(dz, N, vd, A.u.data(), D, W.g, G.gdn.g, du, D, false);
+
+  float* dcv = sized(s_.dcv, size_t(N * C));
+  float* dbeta = sized(s_.dbeta, size_t(N * Hv));
+  float* dg = sized(s_.dg, size_t(N * Hv));
+  for (int64_t b = 0; b < B_; ++b) {
+    const float* s = A.qkn.data() + b * T * C;
+    float* ds = dcv + b * T * C;
+    GdnArgs<float> args{s, C, s + kd, C, s + 2 * kd, C, A.beta.data() + b * T * Hv, A.g.data() + b * T * Hv,
+                        nullptr, nullptr, vd, T, Hk, Hv, dk, dv};
+    GdnGradArgs<float> grads{d_o + b * T * vd, vd, nullptr, ds, C, ds + kd, C, ds + 2 * kd, C,
+                             dbeta + b * T * Hv, dg + b * T * Hv, nullptr};
+    gdn_chunk_backward(args, grads, kGdnChunk);
+  }
+  float* db = sized(s_.db, size_t(N * Hv));
+  float* da = sized(s_.da, size_t(N * Hv));
+  gdn_gates_backward<float>(A.braw.data(), A.araw.data(), N, Hv, W.A_log, W.dt_bias, c.linear_allow_neg_eigval,
+                            dbeta, dg, db, da, G.gdn.A_log, G.gdn.dt_bias);
+  linear_bwd(db, N, Hv, A.u.data(), D, W.b, G.gdn.b, du, D, true);
+  linear_bwd(da, N, Hv, A.u.data(), D, W.a, G.gdn.a, du, D, true);
+
+  l2norm_scale_backward<float>(A.cv.data(), dcv, dcv, N, Hk, dk, C, C, C, kL2NormEps, 1.0 / std::sqrt(double(dk)));
+  l2norm_scale_backward<float>(A.cv.data() + kd, dcv + kd, dcv + kd, N, Hk, dk, C, C, C, kL2NormEps, 1.0);
+  float* dqkv = sized(s_.dqkv, size_t(N * C));
+  for (int64_t b = 0; b < B_; ++b)
+    short_conv_silu_backward<float>(A.qkv.data() + b * T * C, T, C, W.conv, K, dcv + b * T * C, dqkv + b * T * C,
+                                    G.gdn.conv);
+  linear_bwd(dqkv, N, C, A.u.data(), D, W.q, G.gdn.q, du, D, true);
+  linear_bwd(dqkv + kd, N, C, A.u.data(), D, W.k, G.gdn.k, du, D, true);
+  linear_bwd(dqkv + 2 * kd, N, C, A.u.data(), D, W.v, G.gdn.v, du, D, true);
+
+  // u = rmsnorm(x); x also flows straight into x1.
+  std::copy(dx1, dx1 + N * D, dy);
+  rmsnorm_backward<float>(A.x.data(), L.input_norm, du, dy, G.input_norm, N, D, eps, -1, -1, -1, true);
+}
+
+void GradModel::attn_forward(size_t l, float* x) {
+  const ModelConfig& c = w_.config();
+  const LayerWeights& L = w_.layers[l];
+  const AttnWeights& W = L.attn;
+  Acts& A = acts_[l];
+  const int64_t N = N_, T = T_, D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads;
+  const int64_t hd = c.head_dim, qd = c.q_dim(), kvd = c.kv_dim();
+  const float eps = float(c.rms_norm_eps);
+
+  A.x.assign(x, x + N * D);
+  float* q = sized(A.qkv, size_t(N * qd));
+  float* k = sized(A.cv, size_t(N * kvd));
+  float* v = sized(A.qkn, size_t(N * kvd));
+  linear(x, N, W.q, q);
+  linear(x, N, W.k, k);
+  linear(x, N, W.v, v);
+  float* qr = sized(A.qr, size_t(N * qd));
+  float* kr = sized(s_.tmp, size_t(N * kvd));
+  rmsnorm(q, W.q_norm, qr, N, qd, eps);  // QK-norm over the whole projection, before the head split
+  rmsnorm(k, W.k_norm, kr, N, kvd, eps);
+  float* kh = sized(A.kh, size_t(N * kvd));
+  float* vh = sized(A.vh, size_t(N * kvd));
+  float* att = sized(A.att, size_t(N * qd));
+  for (int64_t b = 0; b < B_; ++b) {
+    float* qb = qr + b * T * qd;
+    float* kb = kr + b * T * kvd;
+    if (c.rope_theta) {
+      rope_apply(qb, T, H, hd, qd, 0, *c.rope_theta);
+      rope_apply(kb, T, Hkv, hd, kvd, 0, *c.rope_theta);
+    }
+    // Head-major k/v, the layout of the KV cache that attention_causal reads.
+    float* khb = kh + b * T * kvd;
+    float* vhb = vh + b * T * kvd;
+    for (int64_t h = 0; h < Hkv; ++h)
+      for (int64_t t = 0; t < T; ++t) {
+        std::copy_n(kb + t * kvd + h * hd, hd, khb + (h * T + t) * hd);
+        std::copy_n(v + (b * T + t) * kvd + h * hd, hd, vhb + (h * T + t) * hd);
+      }
+    AttentionArgs args{qb, qd, khb, vhb, T * hd, att + b * T * qd, qd, T, H, Hkv, hd, 0,
+                       float(1.0 / std::sqrt(double(hd)))};
+    attention_causal(args);
+  }
+  float* ap = sized(A.ap, size_t(N * D));
+  linear(att, N, W.o, ap);
+  float* tmp = sized(s_.tmp, size_t(N * D));
+  rmsnorm(ap, L.post_attn_norm, tmp, N, D, eps);
+  for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
+  A.x1.assign(x, x + N * D);
+  float* m = sized(A.m, size_t(N * D));
+  mlp_forward(L, A, x, m);
+  rmsnorm(m, L.post_ff_norm, tmp, N, D, eps);
+  for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
+}
+
+void GradModel::attn_backward(size_t l, float* dy, LayerParams& G) {
+  const ModelConfig& c = w_.config();
+  const LayerWeights& L = w_.layers[l];
+  const AttnWeights& W = L.attn;
+  Acts& A = acts_[l];
+  const int64_t N = N_, T = T_, D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads;
+  const int64_t hd = c.head_dim, qd = c.q_dim(), kvd = c.kv_dim();
+  const double eps = float(c.rms_norm_eps);
+
+  // y = x1 + rmsnorm(MLP(x1)).
+  float* dm = sized(s_.du, size_t(N * D));
+  float* dx1 = sized(s_.dx1, size_t(N * D));
+  float* dtmp = sized(s_.dD, size_t(N * D));
+  std::copy(dy, dy + N * D, dx1);
+  rmsnorm_backward<float>(A.m.data(), L.post_ff_norm, dy, dm, G.post_ff_norm, N, D, eps);
+  mlp_backward(L, A, dm, A.x1.data(), dtmp, G);
+  for (int64_t i = 0; i < N * D; ++i) dx1[i] += dtmp[i];
+
+  // x1 = x + rmsnorm(o_proj(attention(...))).
+  float* dap = dtmp;
+  float* datt = sized(s_.datt, size_t(N * qd));
+  rmsnorm_backward<float>(A.ap.data(), L.post_attn_norm, dx1, dap, G.post_attn_norm, N, D, eps);
+  linear_bwd(dap, N, D, A.att.data(), qd, W.o, G.attn.o, datt, qd, false);
+
+  float* dq = sized(s_.dq, size_t(N * qd));
+  float* dk = sized(s_.dk, size_t(N * kvd));
+  float* dv = sized(s_.dv, size_t(N * kvd));
+  float* dkh = sized(s_.dkh, size_t(T * kvd));
+  float* dvh = sized(s_.dvh, size_t(T * kvd));
+  for (int64_t b = 0; b < B_; ++b) {
+    const int64_t r0 = b * T;
+    AttentionBackwardArgs<float> args{A.qr.data() + r0 * qd, qd, A.kh.data() + r0 * kvd, A.vh.data() + r0 * kvd,
+                                      T * hd, A.att.data() + r0 * qd, qd, datt + r0 * qd, qd,
+                                      dq + r0 * qd, qd, dkh, dvh, T, H, Hkv, hd,
+                                      float(1.0 / std::sqrt(double(hd)))};
+    attention_causal_backward(args);
+    for (int64_t h = 0; h < Hkv; ++h)
+      for (int64_t t = 0; t < T; ++t) {
+        std::copy_n(dkh + (h * T + t) * hd, hd, dk + (r0 + t) * kvd + h * hd);
+        std::copy_n(dvh + (h * T + t) * hd, hd, dv + (r0 + t) * kvd + h * hd);
+      }
+    if (c.rope_theta) {
+      rope_backward<float>(dq + r0 * qd, T, H, hd, qd, 0, *c.rope_theta);
+      rope_backward<float>(dk + r0 * kvd, T, Hkv, hd, kvd, 0, *c.rope_theta);
+    }
+  }
+  rmsnorm_backward<float>(A.qkv.data(), W.q_norm, dq, dq, G.attn.q_norm, N, qd, eps);
+  rmsnorm_backward<float>(A.cv.data(), W.k_norm, dk, dk, G.attn.k_norm, N, kvd, eps);
+  std::copy(dx1, dx1 + N * D, dy);
+  linear_bwd(dq, N, qd, A.x.data(), D, W.q, G.attn.q, dy, D, true);
+  linear_bwd(dk, N, kvd, A.x.data(), D, W.k, G.attn.k, dy, D, true);
+  linear_bwd(dv, N, kvd, A.x.data(), D, W.v, G.attn.v, dy, D, true);
+}
+
+LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, ParamTensors& grads, double z_loss) {
+  const ModelConfig& c = w_.config();
+  if (T < 2) fail("need at least 2 tokens per sequence for a next-token loss (got T=", T, ")");
+  HYB_ASSERT(grads.layers.size() == w_.layers.size());
+  B_ = B;
+  T_ = T;
+  N_ = B * T;
+  const int64_t N = N_, D = c.hidden_size, V = c.vocab_size;
+  for (int64_t i = 0; i < N; ++i)
+    if (ids[i] < 0 || ids[i] >= V) fail("token id ", ids[i], " at position ", i, " is outside [0, ", V, ")");
+
+  std::vector<float>& x = x_;
+  x.resize(size_t(N * D));
+  for (int64_t i = 0; i < N; ++i) weight_row_f32(w_.embed, ids[i], x.data() + i * D);
+  for (size_t l = 0; l < w_.layers.size(); ++l) {
+    if (w_.layers[l].kind == LayerKind::GDN) gdn_forward(l, x.data());
+    else attn_forward(l, x.data());
+  }
+  xf_ = x;
+  hf_.resize(size_t(N * D));
+  rmsnorm(xf_.data(), w_.final_norm, hf_.data(), N, D, float(c.rms_norm_eps));
+
+  std::vector<int32_t>& targets = targets_;
+  targets.resize(size_t(N));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) targets[b * T + t] = t + 1 < T ? ids[b * T + t + 1] : -1;
+  const int64_t count = B * (T - 1);
+
+  grads.zero();
+  std::vector<float>& dh = dh_;
+  dh.resize(size_t(N * D));
+  LmHeadLossArgs<float> la{hf_.data(), N, D, w_.lm_head.f32(), V, targets.data(), 1.0 / double(count), z_loss,
+                           dh.data(), grads.lm_head};
+  const LmHeadLossResult r = lm_head_loss(la);
+  rmsnorm_backward<float>(xf_.data(), w_.final_norm, dh.data(), x.data(), grads.final_norm, N, D,
+                          float(c.rms_norm_eps));
+  for (size_t l = w_.layers.size(); l-- > 0;) {
+    if (w_.layers[l].kind == LayerKind::GDN) gdn_backward(l, x.data(), grads.layers[l]);
+    else attn_backward(l, x.data(), grads.layers[l]);
+  }
+  for (int64_t i = 0; i < N; ++i) {
+    float* e = grads.embed + int64_t(ids[i]) * D;
+    const float* g = x.data() + i * D;
+    for (int64_t j = 0; j < D; ++j) e[j] += g[j];
+  }
+  LossStats s;
+  s.count = r.count;
+  s.loss = r.ce_sum / double(r.count);
+  s.z_mean = r.z_sum / double(r.count);
+  return s;
+}
+
+}  // namespace hyb

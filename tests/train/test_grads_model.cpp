@@ -1,0 +1,179 @@
+// Whole-model gradients against independent references: the golden set (float64 autograd of the transformers
+// code) and checkpoints built at test time by the PyTorch reference tool, whose float64 autograd is the oracle.
+// Both live in the shared folder next to the repository; the tests skip when it (or torch) is absent.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "core/npy.h"
+#include "io/safetensors.h"
+#include "train/grad_model.h"
+#include "train/grads_io.h"
+
+namespace hyb {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kShared = HYB_SHARED_DIR;
+const std::string kPython = HYB_REF_PYTHON;
+const std::string kHybrid = HYB_HYBRID_BIN;
+
+std::string ref_tool() { return kShared + "/tools/ref_olmo_hybrid.py"; }
+
+// Runs a shell command; returns its stdout, or fails the test.
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int rc = pclose(p);
+  EXPECT_EQ(rc, 0) << cmd << "\n" << out;
+  return out;
+}
+
+double parse_loss(const std::string& out) {
+  const auto pos = out.rfind("loss ");
+  if (pos == std::string::npos) { ADD_FAILURE() << "no loss line in:\n" << out; return NAN; }
+  return std::stod(out.substr(pos + 5));
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "hyb_grads_XXXXXX").string();
+    path = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::error_code ec; fs::remove_all(path, ec); }
+  std::string operator/(const std::string& s) const { return (path / s).string(); }
+};
+
+// Loss from the library path, gradients written under the checkpoint's names.
+double our_grads(const std::string& dir, const std::string& ids_path, const std::string& out) {
+  const Weights w = Weights::load(dir, WeightDType::F32);
+  const auto rows = npy_read_ids(ids_path, w.config().vocab_size);
+  std::vector<int32_t> ids;
+  for (auto& r : rows) ids.insert(ids.end(), r.begin(), r.end());
+  GradModel gm(w);
+  ParamTensors g(w.config());
+  const LossStats s = gm.loss_and_grads(ids.data(), int64_t(rows.size()), int64_t(rows[0].size()), g);
+  write_like_checkpoint(dir, g, out);
+  return s.loss;
+}
+
+// Every tensor of `want` must be in `got` with the same shape and ||got − want|| ≤ tol · ||want||.
+void expect_grads_close(const std::string& got_path, const std::string& want_path, double tol) {
+  const SafetensorsFile got(got_path), want(want_path);
+  ASSERT_EQ(got.tensors().size(), want.tensors().size());
+  double worst = 0;
+  std::string worst_name;
+  for (auto& [name, wv] : want.tensors()) {
+    const TensorView* gv = got.find(name);
+    ASSERT_NE(gv, nullptr) << "missing gradient " << name;
+    ASSERT_EQ(gv->shape, wv.shape) << name;
+    ASSERT_EQ(wv.dtype, DType::F32);
+    const float* a = reinterpret_cast<const float*>(gv->data);
+    const float* b = reinterpret_cast<const float*>(wv.data);
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < wv.numel(); ++i) {
+      num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+      den += double(b[i]) * b[i];
+    }
+    const double rel = std::sqrt(num) / std::max(std::sqrt(den), 1e-30);
+    EXPECT_LT(rel, tol) << name;
+    if (rel > worst) { worst = rel; worst_name = name; }
+  }
+  std::printf("    worst relative gradient error %.3e (%s)\n", worst, worst_name.c_str());
+}
+
+bool have_reference() {
+  if (!fs::exists(ref_tool())) return false;
+  return std::system((kPython + " -c 'import torch, numpy' >/dev/null 2>&1").c_str()) == 0;
+}
+
+TEST(ModelGrads, GoldenTiny) {
+  const std::string g = kShared + "/golden/olmo_hybrid_tiny";
+  if (!fs::exists(g + "/grads.safetensors")) GTEST_SKIP() << "golden data not found at " << g;
+  TempDir tmp;
+  const double loss = our_grads(g, g + "/ids_prefill.npy", tmp / "g.safetensors");
+  const NpyArray want = npy_read(g + "/loss.npy");
+  const double want_loss = *want.as<double>();
+  std::printf("    loss %.9f, reference %.9f, diff %.3e\n", loss, want_loss, std::fabs(loss - want_loss));
+  EXPECT_NEAR(loss, want_loss, 1e-5);
+  expect_grads_close(tmp / "g.safetensors", g + "/grads.safetensors", 1e-3);
+
+  // The CLI prints the same loss and writes the same file.
+  const std::string out = run(kHybrid + " grads --model " + g + " --ids " + g + "/ids_prefill.npy --out " +
+                              (tmp / "cli.safetensors"));
+  EXPECT_NEAR(parse_loss(out), want_loss, 1e-5);
+  expect_grads_close(tmp / "cli.safetensors", g + "/grads.safetensors", 1e-3);
+}
+
+struct UnseenCase {
+  const char* name;
+  const char* config;  // JSON
+  const char* init_flags;
+  int64_t B, T;
+};
+
+void PrintTo(const UnseenCase& c, std::ostream* os) { *os << c.name; }
+
+class UnseenCheckpoint : public ::testing::TestWithParam<UnseenCase> {};
+
+TEST_P(UnseenCheckpoint, MatchesReferenceAutograd) {
+  if (!have_reference()) GTEST_SKIP() << "reference tool or python3-torch not available";
+  const UnseenCase& c = GetParam();
+  TempDir tmp;
+  { std::ofstream(tmp / "config.json") << c.config; }
+  run(kPython + " " + ref_tool() + " init --config " + (tmp / "config.json") + " --out " + (tmp / "ckpt") +
+      " --seed 7 " + c.init_flags);
+  const Weights w = Weights::load(tmp / "ckpt");
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int32_t> tok(0, int32_t(w.config().vocab_size - 1));
+  std::vector<int32_t> ids(size_t(c.B * c.T));
+  for (auto& x : ids) x = tok(rng);
+  npy_write_i32(tmp / "ids.npy", {c.B, c.T}, ids.data());
+
+  const double want = parse_loss(run(kPython + " " + ref_tool() + " grads --threads 1 --model " + (tmp / "ckpt") +
+                                     " --ids " + (tmp / "ids.npy") + " --out " + (tmp / "ref.safetensors")));
+  const double got = our_grads(tmp / "ckpt", tmp / "ids.npy", tmp / "got.safetensors");
+  std::printf("    %s: loss %.9f, reference %.9f, diff %.3e\n", c.name, got, want, std::fabs(got - want));
+  EXPECT_NEAR(got, want, 1e-5);
+  expect_grads_close(tmp / "got.safetensors", tmp / "ref.safetensors", 1e-3);
+}
+
+// A: GQA, more GDN value heads than key heads, RoPE, no negative eigenvalues, tied embeddings, split conv
+//    weights, T = 150 (three 64-chunks, the last partial), a batch of 2.
+// B: attention first, MQA, NoPE, negative eigenvalues, untied, bf16 weights, all-GDN tail, T = 70.
+INSTANTIATE_TEST_SUITE_P(
+    Configs, UnseenCheckpoint,
+    ::testing::Values(
+        UnseenCase{"gqa_rope_tied_split",
+                   R"({"model_type": "olmo_hybrid", "vocab_size": 97, "hidden_size": 32, "intermediate_size": 48,
+                       "num_hidden_layers": 4, "layer_types": ["linear_attention", "full_attention",
+                       "linear_attention", "full_attention"], "num_attention_heads": 4, "num_key_value_heads": 2,
+                       "linear_num_key_heads": 2, "linear_num_value_heads": 4, "linear_key_head_dim": 8,
+                       "linear_value_head_dim": 6, "linear_conv_kernel_dim": 4, "linear_allow_neg_eigval": false,
+                       "rope_parameters": {"rope_theta": 10000, "rope_type": "default"}, "rms_norm_eps": 1e-6,
+                       "tie_word_embeddings": true, "max_position_embeddings": 512})",
+                   "--split-conv", 2, 150},
+        UnseenCase{"mqa_nope_bf16",
+                   R"({"model_type": "olmo_hybrid", "vocab_size": 61, "hidden_size": 24, "intermediate_size": 40,
+                       "num_hidden_layers": 3, "layer_types": ["full_attention", "linear_attention",
+                       "linear_attention"], "num_attention_heads": 3, "num_key_value_heads": 1,
+                       "linear_num_key_heads": 1, "linear_num_value_heads": 3, "linear_key_head_dim": 5,
+                       "linear_value_head_dim": 7, "linear_conv_kernel_dim": 3, "linear_allow_neg_eigval": true,
+                       "rope_parameters": {"rope_theta": null, "rope_type": "default"}, "rms_norm_eps": 1e-5,
+                       "tie_word_embeddings": false, "max_position_embeddings": 512})",
+                   "--weights-dtype bfloat16", 1, 70}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace hyb
