@@ -20,6 +20,9 @@ const Command kCommands[] = {
     {"logits", hyb::cli::run_logits, "Write float32 logits of a prefill (or of decode steps) to .npy"},
     {"init", hyb::cli::run_init, "Create a randomly initialised checkpoint from a config.json"},
     {"generate", hyb::cli::run_generate, "Generate tokens from a prompt with the KV/recurrent cache"},
+    {"tokenize", hyb::cli::run_tokenize, "Encode text to token ids (printed or .npy)"},
+    {"detokenize", hyb::cli::run_detokenize, "Decode token ids to the exact bytes"},
+    {"tokenizer", hyb::cli::run_tokenizer, "Build tokenizers: dolma2 from cl100k ranks, or train a BPE"},
 };
 
 void usage(FILE* out) {
