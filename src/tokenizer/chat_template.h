@@ -8,10 +8,10 @@
 namespace hyb {
 
 struct ChatMessage {
-  std::string role;     // system, user, assistant, environment (tool is rendered as environment)
+  std::string role;            // system, user, assistant, environment (tool is rendered as environment)
   std::string content;
-  std::string functions;       // system: function signatures as text (optional)
-  std::string function_calls;  // assistant: calls as text (optional)
+  std::string functions = {};       // system: function signatures as text (optional)
+  std::string function_calls = {};  // assistant: calls as text (optional)
 };
 
 struct ChatOptions {
