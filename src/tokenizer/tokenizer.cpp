@@ -129,6 +129,24 @@ std::vector<int32_t> Tokenizer::encode_with_special(std::string_view text) const
   return out;
 }
 
+std::vector<std::vector<int32_t>> Tokenizer::encode_batch(const std::vector<std::string_view>& texts,
+                                                          bool with_special) const {
+  std::vector<std::vector<int32_t>> out(texts.size());
+  std::vector<std::string> errors(texts.size());
+  // Exceptions must not cross the OpenMP region: collect them and report the first document that failed.
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t i = 0; i < texts.size(); ++i) {
+    try {
+      out[i] = with_special ? encode_with_special(texts[i]) : encode(texts[i]);
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    }
+  }
+  for (size_t i = 0; i < texts.size(); ++i)
+    if (!errors[i].empty()) fail("document ", i, ": ", errors[i]);
+  return out;
+}
+
 void Tokenizer::decode_append(int32_t id, std::string& out) const {
   if (model_.has(id)) {
     out += model_.bytes(id);

@@ -34,6 +34,9 @@ class Tokenizer {
   std::vector<int32_t> encode(std::string_view text) const;
   // Added tokens found in text become their ids (longest match wins); the rest is encoded ordinarily.
   std::vector<int32_t> encode_with_special(std::string_view text) const;
+  // Many documents at once, in parallel over documents (OpenMP, the current thread count); results in order.
+  std::vector<std::vector<int32_t>> encode_batch(const std::vector<std::string_view>& texts,
+                                                 bool with_special = false) const;
   // Appends; text must already be valid UTF-8 (for batch callers that validated a whole file once).
   void encode_ordinary_unchecked(std::string_view text, std::vector<int32_t>& out) const;
 

@@ -275,7 +275,7 @@ TEST(Reference, TrainedJsonMatchesLenmlTokenizers) {
   TempDir d;
   std::string cmd = std::string(HYB_BIN) + " tokenizer train --vocab-size 2000 --out " + test::quote(d.path().string()) +
                     " --input";
-  for (const auto& f : files) cmd += " " + test::quote(f);
+  for (const auto& f : files) cmd.append(" ").append(test::quote(f));
   const auto r = test::run(cmd);
   ASSERT_EQ(r.code, 0) << r.err;
   expect_hf_agreement(d.path().string(), true);
