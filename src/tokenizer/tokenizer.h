@@ -47,6 +47,7 @@ class Tokenizer {
   // Id of an added token or, failing that, of a vocabulary token spelled by these raw bytes; -1 if none.
   int32_t token_id(std::string_view s) const;
   bool is_added(int32_t id) const;
+  bool has_id(int32_t id) const { return model_.has(id) || is_added(id); }
   int32_t vocab_size() const { return vocab_size_; }  // one past the largest id
   const std::vector<AddedToken>& added_tokens() const { return added_; }
   const TokenizerConfig& config() const { return config_; }
