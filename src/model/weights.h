@@ -55,6 +55,9 @@ std::string canonical_param_name(const std::string& file_name, const ModelConfig
 
 class Weights {
  public:
+  Weights() = default;
+  // Empty views for a config; owners of parameter memory (the trainer) fill the public members.
+  explicit Weights(ModelConfig cfg) : cfg_(std::move(cfg)) {}
   static Weights load(const std::string& dir, WeightDType want = WeightDType::Auto);
 
   const ModelConfig& config() const { return cfg_; }
