@@ -46,6 +46,11 @@ struct ParamSpec {
   std::string name;
   std::vector<int64_t> shape;
   bool matrix;  // stored in the weight dtype (vs always F32)
+  size_t numel() const {
+    size_t n = 1;
+    for (auto d : shape) n *= size_t(d);
+    return n;
+  }
 };
 std::vector<ParamSpec> canonical_params(const ModelConfig& cfg);
 
