@@ -47,6 +47,7 @@ int run_generate(int argc, char** argv) {
   int64_t max_tokens = 64, max_context = 0;
   bool ignore_eos = false;
   int threads = 0;
+  bool no_mmap = false;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   auto* o_ids = app.add_option("--ids", ids_path, "Prompt token ids .npy ([T] or [1, T])");
   auto* o_list = app.add_option("--prompt-ids", id_list, "Prompt token ids as a comma-separated list");
@@ -69,6 +70,8 @@ int run_generate(int argc, char** argv) {
   app.add_option("--max-context", max_context, "Refuse prompts longer than this (default: max_position_embeddings)");
   app.add_flag("--ignore-eos", ignore_eos, "Do not stop at the end-of-sequence token");
   app.add_option("--dtype", dtype, "Weight dtype in memory: auto, f32, bf16")->default_val("auto");
+  app.add_flag("--no-mmap", no_mmap, "Copy the weights into RAM instead of mapping the files (steadier decode on "
+               "machines that reclaim file pages)");
   add_threads(app, threads);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   if (ids_path.empty() && id_list.empty() && o_prompt->count() == 0) {
@@ -78,7 +81,7 @@ int run_generate(int argc, char** argv) {
   set_threads(threads);
 
   Timer load_t;
-  Model model(Weights::load(dir, parse_weight_dtype(dtype)));
+  Model model(Weights::load(dir, parse_weight_dtype(dtype), !no_mmap));
   const ModelConfig& c = model.config();
   std::vector<int32_t> prompt;
   if (!ids_path.empty()) {

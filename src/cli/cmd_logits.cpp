@@ -15,17 +15,20 @@ int run_logits(int argc, char** argv) {
   std::string dir, ids_path, out, dtype = "auto", state_out;
   int64_t decode_from = -1;
   int threads = 0;
+  bool no_mmap = false;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   app.add_option("--ids", ids_path, "Token ids .npy (int32/int64, shape [T] or [B, T])")->required();
   app.add_option("-o,--out", out, "Output .npy (float32 [T, vocab], or [B, T, vocab] for 2-D ids)")->required();
   app.add_option("--decode-from", decode_from, "Prefill P tokens, then decode the rest one token at a time");
   app.add_option("--dtype", dtype, "Weight dtype in memory: auto, f32, bf16")->default_val("auto");
+  app.add_flag("--no-mmap", no_mmap, "Copy the weights into RAM instead of mapping the files (steadier decode on "
+               "machines that reclaim file pages)");
   app.add_option("--state-out", state_out, "Also write the first GDN layer's final recurrent state [Hv, dk, dv]");
   add_threads(app, threads);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   set_threads(threads);
 
-  Model model(Weights::load(dir, parse_weight_dtype(dtype)));
+  Model model(Weights::load(dir, parse_weight_dtype(dtype), !no_mmap));
   const ModelConfig& c = model.config();
   const auto rows = npy_read_ids(ids_path, c.vocab_size);
   const int64_t B = int64_t(rows.size()), T = int64_t(rows[0].size()), V = c.vocab_size;

@@ -1,5 +1,8 @@
 #include "model/weights.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -127,9 +130,17 @@ std::string canonical_param_name(const std::string& file_name, const ModelConfig
   return canonical_name(file_name, cfg);
 }
 
+// Drops mapped file pages we have copied from, so they stop counting against resident memory.
+void release_pages(const void* p, size_t n) {
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t b = (uintptr_t(p) + page - 1) & ~(page - 1), e = (uintptr_t(p) + n) & ~(page - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+}
+
 struct WeightLoader {
   Weights& w;
   DType target;
+  bool use_mmap;
 
   uint8_t* alloc(size_t bytes) {
     w.arena_.push_back(std::make_unique<uint8_t[]>(bytes));
@@ -149,8 +160,15 @@ struct WeightLoader {
     m.dtype = target;
     const size_t n = size_t(t.numel());
     const bool aligned = reinterpret_cast<uintptr_t>(t.data) % dtype_size(target) == 0;
-    if (t.dtype == target && aligned) {
+    if (t.dtype == target && aligned && use_mmap) {
       m.data = t.data;  // zero-copy view into the mapped file
+      return m;
+    }
+    if (t.dtype == target) {
+      uint8_t* out = alloc(t.nbytes);
+      std::memcpy(out, t.data, t.nbytes);
+      release_pages(t.data, t.nbytes);
+      m.data = out;
       return m;
     }
     if (target == DType::F32) {
@@ -175,7 +193,7 @@ struct WeightLoader {
   }
 };
 
-Weights Weights::load(const std::string& dir, WeightDType want) {
+Weights Weights::load(const std::string& dir, WeightDType want, bool use_mmap) {
   Weights w;
   w.ckpt_ = std::make_shared<Checkpoint>(dir);
   const Checkpoint& ck = *w.ckpt_;
@@ -223,7 +241,7 @@ Weights Weights::load(const std::string& dir, WeightDType want) {
     auto it = canon.find("model.embed_tokens.weight");
     if (it != canon.end() && it->second->dtype == DType::BF16) w.matrix_dtype = DType::BF16;
   }
-  WeightLoader ld{w, w.matrix_dtype};
+  WeightLoader ld{w, w.matrix_dtype, use_mmap};
   std::map<std::string, const float*> vecs;
   std::map<std::string, WeightMat> mats;
   auto conv_taps = [&](const TensorView& t, int64_t channels, float* dst) {

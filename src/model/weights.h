@@ -63,7 +63,9 @@ class Weights {
   Weights() = default;
   // Empty views for a config; owners of parameter memory (the trainer) fill the public members.
   explicit Weights(ModelConfig cfg) : cfg_(std::move(cfg)) {}
-  static Weights load(const std::string& dir, WeightDType want = WeightDType::Auto);
+  // use_mmap=false copies every matrix into anonymous memory: slower to load, but immune to the kernel reclaiming
+  // file pages between decode steps (then every token would re-read the weights from disk).
+  static Weights load(const std::string& dir, WeightDType want = WeightDType::Auto, bool use_mmap = true);
 
   const ModelConfig& config() const { return cfg_; }
   WeightMat embed, lm_head;

@@ -94,3 +94,15 @@ TEST_F(GoldenTest, Bf16WeightsStayClose) {
   EXPECT_LT(d, 0.15);
   EXPECT_GT(d, 1e-6);  // it really ran on rounded weights
 }
+
+TEST_F(GoldenTest, NoMmapGivesIdenticalLogits) {
+  const auto& g = golden();
+  const int64_t T = int64_t(g.ids.size());
+  std::vector<float> a(size_t(T * 512)), b(a.size());
+  Model ma(Weights::load(golden_dir(), WeightDType::Auto, true));
+  Model mb(Weights::load(golden_dir(), WeightDType::Auto, false));
+  Cache ca = ma.new_cache(), cb = mb.new_cache();
+  ma.forward(g.ids.data(), T, ca, a.data());
+  mb.forward(g.ids.data(), T, cb, b.data());
+  EXPECT_EQ(max_abs_diff(a, b), 0.0);
+}
