@@ -10,6 +10,9 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy
 )
+# Free text from Debian for the tokenizer tests (Python docs sources, fortunes) and the larger manual agreement
+# check (kernel docs, scripts/tokenizer_corpus_check.sh).
+APT_PACKAGES+=(python3.11-doc fortunes linux-doc-6.1)
 # Node.js may come from another repository (it bundles npm there); only install Debian's when absent.
 command -v node >/dev/null && command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
 
