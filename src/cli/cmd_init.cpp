@@ -35,11 +35,7 @@ int run_init(int argc, char** argv) {
   Timer t;
   init_checkpoint(cfg, out, opt);
   size_t n = 0;
-  for (auto& p : canonical_params(cfg)) {
-    size_t k = 1;
-    for (auto d : p.shape) k *= size_t(d);
-    n += k;
-  }
+  for (auto& p : canonical_params(cfg)) n += p.numel();
   std::printf("initialised %s: %zu parameters (%s), seed %llu, %.1f s\n", out.c_str(), n, dtype_name(opt.dtype),
               (unsigned long long)seed, t.seconds());
   return 0;

@@ -73,8 +73,14 @@ NpyArray npy_read(const std::string& path) {
     fail(path, ": .npy header has no 'shape'");
   std::string dims = m[1];
   std::regex num("\\d+");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it)
-    a.shape.push_back(std::stoll(it->str()));
+  int64_t total = 1;
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it) {
+    const std::string d = it->str();
+    if (d.size() > 12) fail(path, ": .npy shape entry ", d, " is implausibly large");
+    a.shape.push_back(std::stoll(d));
+    if (a.shape.back() > 0 && total > (int64_t(1) << 40) / a.shape.back()) fail(path, ": .npy shape is too large");
+    total *= a.shape.back();
+  }
   size_t bytes = size_t(a.numel()) * dtype_size(a.dtype);
   if (off + hlen + bytes != n)
     fail(path, ": .npy data is ", n - off - hlen, " bytes, header says ", bytes);

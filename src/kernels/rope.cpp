@@ -5,11 +5,15 @@
 
 namespace hyb {
 
+std::vector<float> rope_inv_freq(int64_t hd, double theta) {
+  std::vector<float> inv(size_t(hd / 2));
+  for (int64_t i = 0; i < hd / 2; ++i) inv[i] = 1.f / std::pow(float(theta), float(2 * i) / float(hd));
+  return inv;
+}
+
 void rope_apply(float* x, int64_t T, int64_t heads, int64_t hd, int64_t ld, int64_t pos0, double theta) {
   const int64_t half = hd / 2;
-  std::vector<float> inv(half);
-  for (int64_t i = 0; i < half; ++i)  // HF: 1 / theta^(2i/hd), in f32
-    inv[i] = 1.f / std::pow(float(theta), float(2 * i) / float(hd));
+  const std::vector<float> inv = rope_inv_freq(hd, theta);
 #pragma omp parallel for schedule(static) if (T > 8)
   for (int64_t t = 0; t < T; ++t) {
     const float p = float(pos0 + t);

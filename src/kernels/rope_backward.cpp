@@ -3,13 +3,14 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/rope.h"
+
 namespace hyb {
 
 template <class F>
 void rope_backward(F* dx, int64_t T, int64_t heads, int64_t hd, int64_t ld, int64_t pos0, double theta) {
   const int64_t half = hd / 2;
-  std::vector<float> inv(half);
-  for (int64_t i = 0; i < half; ++i) inv[i] = 1.f / std::pow(float(theta), float(2 * i) / float(hd));
+  const std::vector<float> inv = rope_inv_freq(hd, theta);
 #pragma omp parallel for schedule(static) if (T > 8)
   for (int64_t t = 0; t < T; ++t) {
     const F p = F(pos0 + t);

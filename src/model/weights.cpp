@@ -316,21 +316,13 @@ Weights Weights::load(const std::string& dir, WeightDType want) {
 
 size_t Weights::param_count() const {
   size_t n = 0;
-  for (auto& s : canonical_params(cfg_)) {
-    size_t k = 1;
-    for (auto d : s.shape) k *= size_t(d);
-    n += k;
-  }
+  for (auto& s : canonical_params(cfg_)) n += s.numel();
   return n;
 }
 
 size_t Weights::resident_bytes() const {
   size_t n = 0;
-  for (auto& s : canonical_params(cfg_)) {
-    size_t k = 1;
-    for (auto d : s.shape) k *= size_t(d);
-    n += k * (s.matrix ? dtype_size(matrix_dtype) : 4);
-  }
+  for (auto& s : canonical_params(cfg_)) n += s.numel() * (s.matrix ? dtype_size(matrix_dtype) : 4);
   return n;
 }
 

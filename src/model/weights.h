@@ -46,6 +46,11 @@ struct ParamSpec {
   std::string name;
   std::vector<int64_t> shape;
   bool matrix;  // stored in the weight dtype (vs always F32)
+  size_t numel() const {
+    size_t n = 1;
+    for (auto d : shape) n *= size_t(d);
+    return n;
+  }
 };
 std::vector<ParamSpec> canonical_params(const ModelConfig& cfg);
 
@@ -55,6 +60,9 @@ std::string canonical_param_name(const std::string& file_name, const ModelConfig
 
 class Weights {
  public:
+  Weights() = default;
+  // Empty views for a config; owners of parameter memory (the trainer) fill the public members.
+  explicit Weights(ModelConfig cfg) : cfg_(std::move(cfg)) {}
   static Weights load(const std::string& dir, WeightDType want = WeightDType::Auto);
 
   const ModelConfig& config() const { return cfg_; }

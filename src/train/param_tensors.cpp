@@ -107,8 +107,7 @@ void ParamTensors::copy_from(const Weights& w) {
 Weights ParamTensors::view() const {
   const ModelConfig& c = cfg_;
   const int64_t D = c.hidden_size, I = c.intermediate_size, Hv = c.linear_num_value_heads;
-  Weights w;
-  w.cfg_ = c;
+  Weights w(c);
   w.matrix_dtype = DType::F32;
   w.embed = f32_mat(embed, c.vocab_size, D);
   w.lm_head = f32_mat(lm_head, c.vocab_size, D);
