@@ -9,12 +9,13 @@ int run_train(int argc, char** argv) {
   CLI::App app{"Train a hybrid / transformer / GDN model from scratch on prepared data (`hybrid prepare`). Writes "
                "OUT/metrics.jsonl and OUT/checkpoint (an HF model directory plus optimizer and trainer state).",
                argv[0]};
-  std::string config, out;
+  std::string config, out, data;
   int64_t steps = 0, until = 0;
   bool resume = false, quiet = false;
   int threads = -1;
   app.add_option("-c,--config", config, "Run config (RUN.json)")->required();
   app.add_option("-o,--out", out, "Output directory (overrides \"out\")");
+  app.add_option("--data", data, "Prepared data directory (overrides \"data\")");
   app.add_option("--steps", steps, "Planned steps; the LR schedule spans them (overrides \"steps\")")
       ->check(CLI::PositiveNumber);
   app.add_option("--until", until, "Stop (and checkpoint) after this step, keeping the schedule of --steps")
@@ -26,6 +27,7 @@ int run_train(int argc, char** argv) {
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   RunConfig rc = RunConfig::load(config);
   if (!out.empty()) rc.out = out;
+  if (!data.empty()) rc.data = data;
   if (steps > 0) rc.steps = steps;
   if (threads >= 0) rc.threads = threads;
   set_threads(rc.threads);
