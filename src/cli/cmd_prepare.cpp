@@ -32,9 +32,9 @@ int run_prepare(int argc, char** argv) {
   Timer t;
   const PrepareStats s = prepare_tokens(o);
   std::printf("wrote %s: %s tokens (vocab %d); train %ld tokens / %ld documents, val %ld tokens / %ld documents; "
-              "%.1f MB of text in %.1f s\n",
+              "%.1f MB of text in %.1f s; val unigram entropy %.4f nats/token\n",
               o.out.c_str(), s.dtype.c_str(), s.vocab_size, long(s.train_tokens), long(s.train_docs),
-              long(s.val_tokens), long(s.val_docs), double(s.bytes) / 1e6, t.seconds());
+              long(s.val_tokens), long(s.val_docs), double(s.bytes) / 1e6, t.seconds(), s.val_unigram_entropy);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "train/token_shards.h"
 
 #include <cstdio>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -73,6 +74,14 @@ class ShardWriter {
     for (int32_t id : ids) push(id);
     push(eos);
   }
+  // Entropy in nats/token of this split's own unigram distribution: the loss of the best context-free model,
+  // a baseline a trained LM must beat.
+  double unigram_entropy() const {
+    double h = 0;
+    for (int64_t c : counts_)
+      if (c > 0) h -= double(c) / double(total_) * std::log(double(c) / double(total_));
+    return h;
+  }
   nlohmann::json finish() {
     if (!buf_.empty() || shards_.empty()) flush();
     return {{"tokens", total_}, {"documents", docs_}, {"shards", shards_}};
@@ -82,6 +91,8 @@ class ShardWriter {
 
  private:
   void push(int32_t id) {
+    if (size_t(id) >= counts_.size()) counts_.resize(size_t(id) + 1);
+    ++counts_[size_t(id)];
     buf_.push_back(uint32_t(id));
     ++total_;
     if (int64_t(buf_.size()) == shard_tokens_) flush();
@@ -109,6 +120,7 @@ class ShardWriter {
   int width_;
   int64_t shard_tokens_, total_ = 0;
   std::vector<uint32_t> buf_;
+  std::vector<int64_t> counts_;
   nlohmann::json shards_ = nlohmann::json::array();
 };
 
@@ -178,6 +190,7 @@ PrepareStats prepare_tokens(const PrepareOptions& opt) {
   st.val_tokens = val.tokens();
   st.train_docs = train.docs_;
   st.val_docs = val.docs_;
+  st.val_unigram_entropy = val.tokens() ? val.unigram_entropy() : 0.0;
   nlohmann::json m = {{"format", kFormat},
                       {"vocab_size", tok.vocab_size()},
                       {"eos_token_id", *eos},
@@ -188,6 +201,7 @@ PrepareStats prepare_tokens(const PrepareOptions& opt) {
                       {"seed", opt.seed},
                       {"tokenizer", "tokenizer.json"},
                       {"sources", sources},
+                      {"val_unigram_entropy", st.val_unigram_entropy},
                       {"train", train.finish()},
                       {"val", val.finish()}};
   copy_tokenizer(opt.tokenizer, opt.out);

@@ -28,6 +28,7 @@ struct PrepareStats {
   int64_t train_tokens = 0, val_tokens = 0, train_docs = 0, val_docs = 0, bytes = 0;
   int32_t vocab_size = 0;
   std::string dtype;
+  double val_unigram_entropy = 0;  // nats/token
 };
 
 PrepareStats prepare_tokens(const PrepareOptions& opt);
