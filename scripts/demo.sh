@@ -42,8 +42,10 @@ print(f"validation loss {v:.4f} vs unigram entropy of the validation data {h:.4f
       f"({h - v:.2f} nats below; perplexity {2.718281828**v:.1f} vs {2.718281828**h:.1f})")
 PY
 echo "== sample from the trained checkpoint"
-./build/hybrid generate -m build/demo-run/checkpoint -p "It is a truth universally acknowledged" -n 80 \
-  --temperature 0.8 --top-k 40 --seed 1
+PROMPT="It is a truth universally acknowledged"
+printf '%s' "$PROMPT"
+./build/hybrid generate -m build/demo-run/checkpoint -p "$PROMPT" -n 80 --temperature 0.8 --top-k 40 --seed 2 \
+  --ignore-eos
 echo
 echo "== a random 108M-parameter hybrid (9 GDN + 3 attention layers)"
 [ -f build/demo-100m/model.safetensors ] || ./build/hybrid init -c configs/hybrid-100m.json -o build/demo-100m --seed 1
