@@ -1,10 +1,13 @@
 #include "train/run_config.h"
 
+#include <climits>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
+#include "model/weights.h"
 
 namespace hyb {
 
@@ -78,6 +81,31 @@ ModelConfig resolve_model(const nlohmann::json& model, const std::string& run_pa
     j = read_json(p.string());
   } else if (model.is_object() && model.contains("preset")) {
     j = preset(model, run_path);
+    // Baselines at matched size: without an explicit intermediate_size, the transformer and GDN presets get the
+    // SwiGLU width that brings their parameter count closest to the hybrid preset of the same width and depth.
+    const std::string kind = model["preset"].get<std::string>();
+    if (kind != "hybrid" && !model.contains("intermediate_size")) {
+      auto count = [&](nlohmann::json c) {
+        c["vocab_size"] = vocab_size;
+        int64_t n = 0;
+        for (const auto& p : canonical_params(ModelConfig::from_json(c, run_path + ": model"))) {
+          int64_t k = 1;
+          for (int64_t d : p.shape) k *= d;
+          n += k;
+        }
+        return n;
+      };
+      nlohmann::json h = model;
+      h["preset"] = "hybrid";
+      const int64_t target = count(preset(h, run_path));
+      int64_t best = j["intermediate_size"].get<int64_t>(), best_diff = INT64_MAX;
+      for (int64_t I = 16; I <= 16 * j["hidden_size"].get<int64_t>(); I += 16) {
+        j["intermediate_size"] = I;
+        const int64_t d = std::llabs(count(j) - target);
+        if (d < best_diff) best_diff = d, best = I;
+      }
+      j["intermediate_size"] = best;
+    }
   } else if (model.is_object()) {
     j = model;
   } else {

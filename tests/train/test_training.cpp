@@ -226,17 +226,23 @@ TEST_F(Training, ResumeWithDifferentConfigIsRefused) {
   EXPECT_NE(r.out.find("no complete checkpoint"), std::string::npos) << r.out;
 }
 
-TEST_F(Training, PresetsBuildAllThreeArchitectures) {
+TEST_F(Training, PresetsBuildAllThreeArchitecturesAtMatchedSize) {
+  std::vector<double> counts;
   for (const char* p : {"hybrid", "transformer", "gdn"}) {
     const std::string c = config({{"steps", 2}, {"model", {{"preset", p}, {"hidden_size", 32}, {"num_hidden_layers", 4},
                                                            {"num_attention_heads", 2}}}});
     auto r = run(kBin + " train -c " + c + " -o " + (dir / p));
     ASSERT_EQ(r.code, 0) << r.out;
     const auto cfg = nlohmann::json::parse(slurp(dir / (std::string(p) + "/checkpoint/config.json")));
+    const auto size = r.out.find(" parameters (");
+    ASSERT_NE(size, std::string::npos) << r.out;
+    counts.push_back(std::stod(r.out.substr(r.out.rfind(' ', size - 1) + 1)));
     int attn = 0;
     for (auto& t : cfg["layer_types"]) attn += t == "full_attention";
     EXPECT_EQ(attn, std::string(p) == "hybrid" ? 1 : std::string(p) == "transformer" ? 4 : 0) << p;
   }
+  // The baselines' SwiGLU width is chosen to match the hybrid's parameter count (within half a step of 16 channels: ~4% at this toy width).
+  for (int i : {1, 2}) EXPECT_NEAR(counts[size_t(i)] / counts[0], 1.0, 0.05) << counts[0] << " vs " << counts[size_t(i)];
 }
 
 }  // namespace
