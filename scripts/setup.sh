@@ -13,6 +13,9 @@ APT_PACKAGES=(
 # Free text from Debian for the tokenizer tests (Python docs sources, fortunes) and the larger manual agreement
 # check (kernel docs, scripts/tokenizer_corpus_check.sh).
 APT_PACKAGES+=(python3.11-doc fortunes linux-doc-6.1)
+# English prose for the training demo (scripts/demo-data.sh): Jane Austen's novels (an R data package, read with
+# Rscript) and the Devil's Dictionary.
+APT_PACKAGES+=(r-cran-janeaustenr dict-devil)
 # Node.js may come from another repository (it bundles npm there); only install Debian's when absent.
 command -v node >/dev/null && command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
 

@@ -21,6 +21,8 @@ const Command kCommands[] = {
     {"init", hyb::cli::run_init, "Create a randomly initialised checkpoint from a config.json"},
     {"generate", hyb::cli::run_generate, "Generate tokens from a prompt with the KV/recurrent cache"},
     {"grads", hyb::cli::run_grads, "Mean next-token loss of ids and its gradient for every parameter"},
+    {"prepare", hyb::cli::run_prepare, "Tokenize text files into token shards with a held-out validation split"},
+    {"train", hyb::cli::run_train, "Train a model from scratch (or resume) from a run config"},
     {"tokenize", hyb::cli::run_tokenize, "Encode text to token ids (printed or .npy)"},
     {"detokenize", hyb::cli::run_detokenize, "Decode token ids to the exact bytes"},
     {"tokenizer", hyb::cli::run_tokenizer, "Build tokenizers: dolma2 from cl100k ranks, or train a BPE"},

@@ -296,10 +296,9 @@ void GradModel::attn_backward(size_t l, float* dy, LayerParams& G) {
   linear_bwd(dv, N, kvd, A.x.data(), D, W.v, G.attn.v, dy, D, true);
 }
 
-LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, ParamTensors& grads, double z_loss) {
+void GradModel::forward(const int32_t* ids, int64_t B, int64_t T) {
   const ModelConfig& c = w_.config();
   if (T < 2) fail("need at least 2 tokens per sequence for a next-token loss (got T=", T, ")");
-  HYB_ASSERT(grads.layers.size() == w_.layers.size());
   B_ = B;
   T_ = T;
   N_ = B * T;
@@ -322,6 +321,29 @@ LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, Pa
   targets.resize(size_t(N));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t) targets[b * T + t] = t + 1 < T ? ids[b * T + t + 1] : -1;
+}
+
+LossStats GradModel::loss(const int32_t* ids, int64_t B, int64_t T) {
+  forward(ids, B, T);
+  const ModelConfig& c = w_.config();
+  const int64_t count = B * (T - 1);
+  LmHeadLossArgs<float> la{hf_.data(), N_, c.hidden_size, w_.lm_head.f32(), c.vocab_size, targets_.data(),
+                           1.0 / double(count), 0.0, nullptr, nullptr};
+  const LmHeadLossResult r = lm_head_loss(la);
+  LossStats s;
+  s.loss = r.ce_sum / double(count);
+  s.z_mean = r.z_sum / double(count);
+  s.count = count;
+  return s;
+}
+
+LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, ParamTensors& grads, double z_loss) {
+  forward(ids, B, T);
+  HYB_ASSERT(grads.layers.size() == w_.layers.size());
+  const ModelConfig& c = w_.config();
+  const int64_t N = N_, D = c.hidden_size, V = c.vocab_size;
+  std::vector<float>& x = x_;
+  std::vector<int32_t>& targets = targets_;
   const int64_t count = B * (T - 1);
 
   grads.zero();

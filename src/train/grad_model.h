@@ -24,6 +24,8 @@ class GradModel {
   // ids: [B, T] row-major, checked against the vocabulary. Zeroes `grads`, then fills it with the gradient of
   // loss + z_loss · z_mean. Targets are ids shifted by one inside each sequence.
   LossStats loss_and_grads(const int32_t* ids, int64_t B, int64_t T, ParamTensors& grads, double z_loss = 0);
+  // The same loss without the backward (evaluation).
+  LossStats loss(const int32_t* ids, int64_t B, int64_t T);
 
  private:
   // Saved activations of one layer, all [N = B·T, ·] row-major; which are used depends on the layer kind.
@@ -43,6 +45,7 @@ class GradModel {
     std::vector<float> mg, mu, mh, m;     // MLP: gate, up, silu(gate)·up [N, I]; attn: MLP output [N, D]
   };
 
+  void forward(const int32_t* ids, int64_t B, int64_t T);  // fills acts_, xf_, hf_, targets_
   void gdn_forward(size_t l, float* x);
   void attn_forward(size_t l, float* x);
   void mlp_forward(const LayerWeights& L, Acts& A, const float* in, float* out);

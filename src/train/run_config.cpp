@@ -1,0 +1,213 @@
+#include "train/run_config.h"
+
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "model/weights.h"
+
+namespace hyb {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) fail(path, ": cannot open");
+  try {
+    return nlohmann::json::parse(f);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": invalid JSON: ", e.what());
+  }
+}
+
+// OLMo-style shapes from a width and depth: attention heads of 64 (or hidden/heads), SwiGLU at ~8/3·d rounded up
+// to 16, GDN heads with key dim 0.75·d/heads and value dim 2× that (spec §7's recipe, scaled down).
+nlohmann::json preset(const nlohmann::json& m, const std::string& where) {
+  const std::string kind = m.at("preset").get<std::string>();
+  const int64_t D = m.value("hidden_size", int64_t(256));
+  const int64_t L = m.value("num_hidden_layers", int64_t(8));
+  const int64_t H = m.value("num_attention_heads", std::max<int64_t>(1, D / 64));
+  if (D <= 0 || L <= 0 || H <= 0 || D % H) fail(where, ": model: hidden_size must be a positive multiple of heads");
+  int64_t I = m.value("intermediate_size", int64_t(0));
+  if (I == 0) I = (D * 8 / 3 + 15) / 16 * 16;
+  const int64_t kd = m.value("linear_key_head_dim", std::max<int64_t>(8, int64_t(0.75 * double(D) / double(H))));
+  nlohmann::json types = nlohmann::json::array();
+  for (int64_t l = 0; l < L; ++l) {
+    bool attn;
+    if (kind == "hybrid") attn = l % 4 == 3;
+    else if (kind == "transformer") attn = true;
+    else if (kind == "gdn") attn = false;
+    else fail(where, ": model.preset: unknown preset \"", kind, "\" (hybrid | transformer | gdn)");
+    types.push_back(attn ? "full_attention" : "linear_attention");
+  }
+  nlohmann::json rope = nullptr;
+  if (m.contains("rope_theta")) rope = m["rope_theta"];
+  else rope = 500000.0;
+  return {{"architectures", {"OlmoHybridForCausalLM"}},
+          {"model_type", "olmo_hybrid"},
+          {"hidden_size", D},
+          {"intermediate_size", I},
+          {"num_hidden_layers", L},
+          {"num_attention_heads", H},
+          {"num_key_value_heads", m.value("num_key_value_heads", H)},
+          {"layer_types", types},
+          {"linear_num_key_heads", H},
+          {"linear_num_value_heads", H},
+          {"linear_key_head_dim", kd},
+          {"linear_value_head_dim", 2 * kd},
+          {"linear_conv_kernel_dim", 4},
+          {"linear_allow_neg_eigval", true},
+          {"rms_norm_eps", 1e-6},
+          {"initializer_range", 0.02},
+          {"rope_parameters", {{"rope_theta", rope}, {"rope_type", "default"}}},
+          {"max_position_embeddings", m.value("max_position_embeddings", int64_t(4096))},
+          {"tie_word_embeddings", m.value("tie_word_embeddings", false)}};
+}
+
+}  // namespace
+
+ModelConfig resolve_model(const nlohmann::json& model, const std::string& run_path, int64_t vocab_size,
+                          int64_t eos_id, int64_t pad_id) {
+  nlohmann::json j;
+  if (model.is_string()) {
+    fs::path p = model.get<std::string>();
+    if (p.is_relative()) p = fs::path(run_path).parent_path() / p;
+    if (fs::is_directory(p)) p /= "config.json";
+    j = read_json(p.string());
+  } else if (model.is_object() && model.contains("preset")) {
+    j = preset(model, run_path);
+    // Baselines at matched size: without an explicit intermediate_size, the transformer and GDN presets get the
+    // SwiGLU width that brings their parameter count closest to the hybrid preset of the same width and depth.
+    const std::string kind = model["preset"].get<std::string>();
+    if (kind != "hybrid" && !model.contains("intermediate_size")) {
+      auto count = [&](nlohmann::json c) {
+        c["vocab_size"] = vocab_size;
+        int64_t n = 0;
+        for (const auto& p : canonical_params(ModelConfig::from_json(c, run_path + ": model"))) {
+          int64_t k = 1;
+          for (int64_t d : p.shape) k *= d;
+          n += k;
+        }
+        return n;
+      };
+      nlohmann::json h = model;
+      h["preset"] = "hybrid";
+      const int64_t target = count(preset(h, run_path));
+      int64_t best = j["intermediate_size"].get<int64_t>(), best_diff = INT64_MAX;
+      for (int64_t I = 16; I <= 16 * j["hidden_size"].get<int64_t>(); I += 16) {
+        j["intermediate_size"] = I;
+        const int64_t d = std::llabs(count(j) - target);
+        if (d < best_diff) best_diff = d, best = I;
+      }
+      j["intermediate_size"] = best;
+    }
+  } else if (model.is_object()) {
+    j = model;
+  } else {
+    fail(run_path, ": model: must be a config object, a config.json path, or {\"preset\": ...}");
+  }
+  j["vocab_size"] = vocab_size;
+  j["eos_token_id"] = eos_id;
+  if (pad_id >= 0) j["pad_token_id"] = pad_id;
+  else j.erase("pad_token_id");
+  j.erase("bos_token_id");
+  return ModelConfig::from_json(j, run_path + ": model");
+}
+
+RunConfig RunConfig::load(const std::string& path) {
+  const nlohmann::json j = read_json(path);
+  RunConfig r;
+  static const char* known[] = {"model", "data", "out", "steps", "batch", "seq_len", "lr", "lr_final_ratio", "warmup",
+                                "schedule", "decay_steps", "weight_decay", "beta1", "beta2", "eps", "decay_gdn_gates",
+                                "grad_clip", "z_loss", "seed", "eval_interval", "eval_batches",
+                                "checkpoint_interval", "log_interval", "threads", "comment"};
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (std::find(std::begin(known), std::end(known), it.key()) == std::end(known))
+      fail(path, ": unknown field \"", it.key(), "\"");
+  try {
+    if (!j.contains("model")) fail(path, ": missing field \"model\"");
+    if (!j.contains("data")) fail(path, ": missing field \"data\"");
+    r.model = j.at("model");
+    const fs::path base = fs::path(path).parent_path();
+    auto rel = [&](const std::string& p) { return fs::path(p).is_relative() ? (base / p).lexically_normal().string() : p; };
+    r.data = rel(j.at("data").get<std::string>());
+    if (j.contains("out")) r.out = rel(j["out"].get<std::string>());
+    r.steps = j.value("steps", r.steps);
+    r.batch = j.value("batch", r.batch);
+    r.seq_len = j.value("seq_len", r.seq_len);
+    r.lr = j.value("lr", r.lr);
+    r.lr_final_ratio = j.value("lr_final_ratio", r.lr_final_ratio);
+    r.warmup = j.value("warmup", r.warmup);
+    r.schedule = j.value("schedule", r.schedule);
+    r.decay_steps = j.value("decay_steps", r.decay_steps);
+    r.weight_decay = j.value("weight_decay", r.weight_decay);
+    r.beta1 = j.value("beta1", r.beta1);
+    r.beta2 = j.value("beta2", r.beta2);
+    r.eps = j.value("eps", r.eps);
+    r.decay_gdn_gates = j.value("decay_gdn_gates", r.decay_gdn_gates);
+    r.grad_clip = j.value("grad_clip", r.grad_clip);
+    r.z_loss = j.value("z_loss", r.z_loss);
+    r.seed = j.value("seed", r.seed);
+    r.eval_interval = j.value("eval_interval", r.eval_interval);
+    r.eval_batches = j.value("eval_batches", r.eval_batches);
+    r.checkpoint_interval = j.value("checkpoint_interval", r.checkpoint_interval);
+    r.log_interval = j.value("log_interval", r.log_interval);
+    r.threads = j.value("threads", r.threads);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": wrong type of a field: ", e.what());
+  }
+  return r;
+}
+
+void RunConfig::validate() const {
+  auto pos = [](const char* f, int64_t v) { if (v <= 0) fail("run config: ", f, " must be positive, got ", v); };
+  pos("steps", steps);
+  pos("batch", batch);
+  if (seq_len < 1) fail("run config: seq_len must be at least 1, got ", seq_len);
+  if (!(lr > 0) || !std::isfinite(lr)) fail("run config: lr must be positive, got ", lr);
+  if (warmup < 0 || warmup > steps) fail("run config: warmup must lie in [0, steps], got ", warmup);
+  if (grad_clip < 0) fail("run config: grad_clip must be >= 0 (0 = off), got ", grad_clip);
+  if (z_loss < 0) fail("run config: z_loss must be >= 0, got ", z_loss);
+  if (eval_interval < 0 || checkpoint_interval < 0 || log_interval < 0)
+    fail("run config: eval_interval, checkpoint_interval and log_interval must be >= 0");
+  if (eval_batches < 0) fail("run config: eval_batches must be >= 0, got ", eval_batches);
+  if (threads < 0) fail("run config: threads must be >= 0, got ", threads);
+  lr_schedule().validate();
+}
+
+LrSchedule RunConfig::lr_schedule() const {
+  LrSchedule s;
+  s.decay = parse_lr_decay(schedule);
+  s.peak = lr;
+  s.warmup_steps = warmup;
+  s.total_steps = steps;
+  s.final_ratio = lr_final_ratio;
+  s.decay_steps = decay_steps;
+  return s;
+}
+
+AdamWConfig RunConfig::adamw() const {
+  AdamWConfig a;
+  a.beta1 = beta1;
+  a.beta2 = beta2;
+  a.eps = eps;
+  a.weight_decay = weight_decay;
+  a.decay_gdn_gates = decay_gdn_gates;
+  return a;
+}
+
+nlohmann::json RunConfig::identity() const {
+  return {{"steps", steps},       {"batch", batch},         {"seq_len", seq_len},
+          {"lr", lr},             {"lr_final_ratio", lr_final_ratio}, {"warmup", warmup},
+          {"schedule", schedule}, {"decay_steps", decay_steps}, {"weight_decay", weight_decay},
+          {"beta1", beta1},       {"beta2", beta2},         {"eps", eps},
+          {"decay_gdn_gates", decay_gdn_gates}, {"grad_clip", grad_clip}, {"z_loss", z_loss},
+          {"seed", seed}};
+}
+
+}  // namespace hyb

@@ -1,0 +1,47 @@
+// RUN.json: everything one training run needs. The model is a full HF config object, a path to a config.json,
+// or a preset ("hybrid" 3 GDN : 1 attention, "transformer" all attention, "gdn" all GDN) with size fields.
+// The vocabulary and EOS/PAD ids always come from the data directory's tokenizer.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "io/model_config.h"
+#include "train/adamw.h"
+#include "train/lr_schedule.h"
+
+namespace hyb {
+
+struct RunConfig {
+  nlohmann::json model;        // as written in RUN.json (object, path or preset)
+  std::string data;            // prepared data directory
+  std::string out = "run";
+  int64_t steps = 100;         // planned length: the LR schedule spans it
+  int64_t batch = 8, seq_len = 256;
+  double lr = 1e-3, lr_final_ratio = 0.1;
+  int64_t warmup = 0;
+  std::string schedule = "cosine";
+  int64_t decay_steps = 0;     // WSD decay length (0 = 20% of the post-warmup steps)
+  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+  bool decay_gdn_gates = false;
+  double grad_clip = 1.0, z_loss = 0.0;
+  uint64_t seed = 0;
+  int64_t eval_interval = 0, eval_batches = 4;    // 0 = evaluate only at the end
+  int64_t checkpoint_interval = 0;                 // 0 = checkpoint only at the end
+  int64_t log_interval = 0;                        // progress line period in steps (0 = about once a second)
+  int threads = 0;
+
+  static RunConfig load(const std::string& path);
+  // Fields that change what the run computes (resume refuses to continue when any differs).
+  nlohmann::json identity() const;
+  LrSchedule lr_schedule() const;
+  AdamWConfig adamw() const;
+  void validate() const;
+};
+
+// The model config of a run: the RUN.json model resolved against the tokenizer's vocabulary and special ids.
+ModelConfig resolve_model(const nlohmann::json& model, const std::string& run_path, int64_t vocab_size,
+                          int64_t eos_id, int64_t pad_id);
+
+}  // namespace hyb
