@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/read_file.h"
 #include "tokenizer/byte_level.h"
 
 namespace hyb {
@@ -18,12 +19,9 @@ using nlohmann::json;
 namespace {
 
 json parse_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  const std::string text = read_file(path);
   try {
-    return json::parse(ss.str());
+    return json::parse(text);
   } catch (const json::exception& e) {
     fail(path, ": not valid JSON (", e.what(), ")");
   }

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/read_file.h"
 #include "core/timer.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/utf8.h"
@@ -17,14 +18,6 @@
 namespace hyb {
 
 namespace {
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open training file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Cuts text into ~1 MB chunks at line starts that begin with a non-space byte: the split regex never joins
 // pieces across such a point except through the whitespace run before it, which ends at the newline either way.
@@ -68,7 +61,7 @@ HfBpeTokenizer train_bpe(const std::vector<std::string>& files, const BpeTrainOp
   std::vector<PieceCounts> local(static_cast<size_t>(nt));
   std::vector<int64_t> local_pieces(size_t(nt), 0);
   for (const auto& f : files) {
-    std::string text = read_all(f);
+    std::string text = read_file(f, "training file");
     st.bytes += int64_t(text.size());
     if (utf8_find_invalid(text) != std::string::npos) {
       const size_t before = text.size();

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/read_file.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
 
@@ -32,14 +33,6 @@ std::string hex64(uint64_t v) {
   char b[17];
   std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
   return b;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail(path, ": cannot open input file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 // Paragraphs: maximal runs of lines that are not blank. Leading/trailing blank lines are dropped.
@@ -165,7 +158,7 @@ PrepareStats prepare_tokens(const PrepareOptions& opt) {
   int64_t doc_index = 0;
   nlohmann::json sources = nlohmann::json::array();
   for (const std::string& path : opt.inputs) {
-    std::string text = read_file(path);
+    std::string text = read_file(path, "input file");
     st.bytes += int64_t(text.size());
     if (utf8_find_invalid(text) != std::string_view::npos) text = utf8_lossy(text);
     std::vector<std::string_view> docs;
