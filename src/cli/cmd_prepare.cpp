@@ -20,6 +20,10 @@ int run_prepare(int argc, char** argv) {
   app.add_option("--input", o.inputs, "Text files")->required()->expected(1, -1);
   app.add_option("--out", o.out, "Output data directory")->required();
   app.add_option("--val-fraction", o.val_fraction, "Share of documents held out for validation")->default_val(0.01);
+  app.add_option("--val-files", o.val_files,
+                 "Input files held out whole for validation (comma-separated, each also given to --input): "
+                 "whole works the model never trains on; --val-fraction still applies to the other files")
+      ->delimiter(',');
   app.add_option("--seed", o.seed, "Seed of the validation split")->default_val(0);
   app.add_option("--documents", docs, "What a document is: paragraphs (blank-line separated) or files")
       ->default_val("paragraphs")->check(CLI::IsMember({"paragraphs", "files"}));

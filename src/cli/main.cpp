@@ -23,6 +23,8 @@ const Command kCommands[] = {
     {"grads", hyb::cli::run_grads, "Mean next-token loss of ids and its gradient for every parameter"},
     {"prepare", hyb::cli::run_prepare, "Tokenize text files into token shards with a held-out validation split"},
     {"train", hyb::cli::run_train, "Train a model from scratch (or resume) from a run config"},
+    {"eval", hyb::cli::run_eval, "Perplexity on text or shards; accuracy on synthetic tasks (answers only)"},
+    {"synth", hyb::cli::run_synth, "Write synthetic recall / state-tracking tasks as labelled token shards"},
     {"tokenize", hyb::cli::run_tokenize, "Encode text to token ids (printed or .npy)"},
     {"detokenize", hyb::cli::run_detokenize, "Decode token ids to the exact bytes"},
     {"tokenizer", hyb::cli::run_tokenizer, "Build tokenizers: dolma2 from cl100k ranks, or train a BPE"},

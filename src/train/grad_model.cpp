@@ -296,7 +296,7 @@ void GradModel::attn_backward(size_t l, float* dy, LayerParams& G) {
   linear_bwd(dv, N, kvd, A.x.data(), D, W.v, G.attn.v, dy, D, true);
 }
 
-void GradModel::forward(const int32_t* ids, int64_t B, int64_t T) {
+void GradModel::forward(const int32_t* ids, int64_t B, int64_t T, const int32_t* given) {
   const ModelConfig& c = w_.config();
   if (T < 2) fail("need at least 2 tokens per sequence for a next-token loss (got T=", T, ")");
   B_ = B;
@@ -319,37 +319,53 @@ void GradModel::forward(const int32_t* ids, int64_t B, int64_t T) {
 
   std::vector<int32_t>& targets = targets_;
   targets.resize(size_t(N));
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = 0; t < T; ++t) targets[b * T + t] = t + 1 < T ? ids[b * T + t + 1] : -1;
+  if (given) {
+    for (int64_t i = 0; i < N; ++i) {
+      if (given[i] >= V) fail("target id ", given[i], " at position ", i, " is outside [0, ", V, ")");
+      targets[size_t(i)] = given[i] < 0 ? -1 : given[i];
+    }
+  } else {
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T; ++t) targets[b * T + t] = t + 1 < T ? ids[b * T + t + 1] : -1;
+  }
 }
 
-LossStats GradModel::loss(const int32_t* ids, int64_t B, int64_t T) {
-  forward(ids, B, T);
+int64_t GradModel::target_count() const {
+  int64_t n = 0;
+  for (int32_t t : targets_) n += t >= 0;
+  return n;
+}
+
+LossStats GradModel::loss(const int32_t* ids, int64_t B, int64_t T, const int32_t* targets) {
+  forward(ids, B, T, targets);
   const ModelConfig& c = w_.config();
-  const int64_t count = B * (T - 1);
+  const int64_t count = target_count();
+  const double inv = count ? 1.0 / double(count) : 0.0;
   LmHeadLossArgs<float> la{hf_.data(), N_, c.hidden_size, w_.lm_head.f32(), c.vocab_size, targets_.data(),
-                           1.0 / double(count), 0.0, nullptr, nullptr};
+                           inv, 0.0, nullptr, nullptr};
   const LmHeadLossResult r = lm_head_loss(la);
   LossStats s;
-  s.loss = r.ce_sum / double(count);
-  s.z_mean = r.z_sum / double(count);
+  s.loss = r.ce_sum * inv;
+  s.z_mean = r.z_sum * inv;
   s.count = count;
   return s;
 }
 
-LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, ParamTensors& grads, double z_loss) {
-  forward(ids, B, T);
+LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, ParamTensors& grads, double z_loss,
+                                    const int32_t* given_targets) {
+  forward(ids, B, T, given_targets);
   HYB_ASSERT(grads.layers.size() == w_.layers.size());
   const ModelConfig& c = w_.config();
   const int64_t N = N_, D = c.hidden_size, V = c.vocab_size;
   std::vector<float>& x = x_;
   std::vector<int32_t>& targets = targets_;
-  const int64_t count = B * (T - 1);
+  const int64_t count = target_count();
+  const double inv = count ? 1.0 / double(count) : 0.0;
 
   grads.zero();
   std::vector<float>& dh = dh_;
   dh.resize(size_t(N * D));
-  LmHeadLossArgs<float> la{hf_.data(), N, D, w_.lm_head.f32(), V, targets.data(), 1.0 / double(count), z_loss,
+  LmHeadLossArgs<float> la{hf_.data(), N, D, w_.lm_head.f32(), V, targets.data(), inv, z_loss,
                            dh.data(), grads.lm_head};
   const LmHeadLossResult r = lm_head_loss(la);
   rmsnorm_backward<float>(xf_.data(), w_.final_norm, dh.data(), x.data(), grads.final_norm, N, D,
@@ -365,8 +381,8 @@ LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, Pa
   }
   LossStats s;
   s.count = r.count;
-  s.loss = r.ce_sum / double(r.count);
-  s.z_mean = r.z_sum / double(r.count);
+  s.loss = r.ce_sum * inv;
+  s.z_mean = r.z_sum * inv;
   return s;
 }
 

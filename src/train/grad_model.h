@@ -13,7 +13,7 @@ namespace hyb {
 struct LossStats {
   double loss = 0;     // mean next-token cross-entropy
   double z_mean = 0;   // mean lse² over the same targets (the z-loss before its multiplier)
-  int64_t count = 0;   // number of targets, B·(T−1)
+  int64_t count = 0;   // number of targets: B·(T−1), or the non-negative entries of explicit targets
 };
 
 class GradModel {
@@ -22,10 +22,13 @@ class GradModel {
   explicit GradModel(const Weights& w);
 
   // ids: [B, T] row-major, checked against the vocabulary. Zeroes `grads`, then fills it with the gradient of
-  // loss + z_loss · z_mean. Targets are ids shifted by one inside each sequence.
-  LossStats loss_and_grads(const int32_t* ids, int64_t B, int64_t T, ParamTensors& grads, double z_loss = 0);
+  // loss + z_loss · z_mean. Targets are ids shifted by one inside each sequence, unless `targets` ([B, T]) gives
+  // the id each position must predict, negative = no loss there (synthetic tasks score answer positions only).
+  // The loss is the mean over scored positions; a batch with none has loss 0 and zero gradients.
+  LossStats loss_and_grads(const int32_t* ids, int64_t B, int64_t T, ParamTensors& grads, double z_loss = 0,
+                           const int32_t* targets = nullptr);
   // The same loss without the backward (evaluation).
-  LossStats loss(const int32_t* ids, int64_t B, int64_t T);
+  LossStats loss(const int32_t* ids, int64_t B, int64_t T, const int32_t* targets = nullptr);
 
  private:
   // Saved activations of one layer, all [N = B·T, ·] row-major; which are used depends on the layer kind.
@@ -45,7 +48,8 @@ class GradModel {
     std::vector<float> mg, mu, mh, m;     // MLP: gate, up, silu(gate)·up [N, I]; attn: MLP output [N, D]
   };
 
-  void forward(const int32_t* ids, int64_t B, int64_t T);  // fills acts_, xf_, hf_, targets_
+  void forward(const int32_t* ids, int64_t B, int64_t T, const int32_t* targets);  // fills acts_, xf_, hf_, targets_
+  int64_t target_count() const;
   void gdn_forward(size_t l, float* x);
   void attn_forward(size_t l, float* x);
   void mlp_forward(const LayerWeights& L, Acts& A, const float* in, float* out);

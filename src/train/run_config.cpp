@@ -61,7 +61,7 @@ nlohmann::json preset(const nlohmann::json& m, const std::string& where) {
           {"linear_key_head_dim", kd},
           {"linear_value_head_dim", 2 * kd},
           {"linear_conv_kernel_dim", 4},
-          {"linear_allow_neg_eigval", true},
+          {"linear_allow_neg_eigval", m.value("linear_allow_neg_eigval", true)},
           {"rms_norm_eps", 1e-6},
           {"initializer_range", 0.02},
           {"rope_parameters", {{"rope_theta", rope}, {"rope_type", "default"}}},

@@ -1,5 +1,6 @@
 #include "train/token_shards.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cmath>
 #include <cstring>
@@ -157,7 +158,13 @@ PrepareStats prepare_tokens(const PrepareOptions& opt) {
   const uint64_t threshold = uint64_t(opt.val_fraction * double(uint64_t(1) << 53));
   int64_t doc_index = 0;
   nlohmann::json sources = nlohmann::json::array();
+  nlohmann::json val_names = nlohmann::json::array();
+  for (const std::string& v : opt.val_files) val_names.push_back(fs::path(v).filename().string());
+  for (const std::string& v : opt.val_files)
+    if (std::find(opt.inputs.begin(), opt.inputs.end(), v) == opt.inputs.end())
+      fail("--val-files: ", v, " is not one of the --input files");
   for (const std::string& path : opt.inputs) {
+    const bool held_out = std::find(opt.val_files.begin(), opt.val_files.end(), path) != opt.val_files.end();
     std::string text = read_file(path, "input file");
     st.bytes += int64_t(text.size());
     if (utf8_find_invalid(text) != std::string_view::npos) text = utf8_lossy(text);
@@ -169,14 +176,14 @@ PrepareStats prepare_tokens(const PrepareOptions& opt) {
     }
     const auto ids = tok.encode_batch(docs);
     for (const auto& d : ids) {
-      const bool is_val = (mix64(opt.seed ^ mix64(uint64_t(doc_index))) >> 11) < threshold;
+      const bool is_val = held_out || (mix64(opt.seed ^ mix64(uint64_t(doc_index))) >> 11) < threshold;
       ShardWriter& w = is_val ? val : train;
       w.append(d, *eos);
       ++w.docs_;
       ++doc_index;
     }
     sources.push_back({{"file", fs::path(path).filename().string()}, {"bytes", int64_t(text.size())},
-                       {"documents", int64_t(docs.size())}});
+                       {"documents", int64_t(docs.size())}, {"split", held_out ? "val" : "documents"}});
   }
   if (train.tokens() == 0) fail("--input: no text found in the input files");
   st.train_tokens = train.tokens();
@@ -191,6 +198,7 @@ PrepareStats prepare_tokens(const PrepareOptions& opt) {
                       {"dtype", st.dtype},
                       {"documents", opt.documents_are_files ? "files" : "paragraphs"},
                       {"val_fraction", opt.val_fraction},
+                      {"val_files", val_names},
                       {"seed", opt.seed},
                       {"tokenizer", "tokenizer.json"},
                       {"sources", sources},
@@ -203,6 +211,10 @@ PrepareStats prepare_tokens(const PrepareOptions& opt) {
   f.write(s.data(), s.size());
   f.commit();
   return st;
+}
+
+void TokenSplit::read_labels(size_t s, int64_t pos, int64_t n, int32_t* out) const {
+  std::memcpy(out, shards_[s].labels->data() + size_t(pos) * 4, size_t(n) * 4);
 }
 
 void TokenSplit::read(size_t s, int64_t pos, int64_t n, int32_t* out) const {
@@ -233,8 +245,13 @@ TokenData TokenData::open(const std::string& dir) {
     const std::string dtype = d.manifest_.at("dtype").get<std::string>();
     if (dtype != "uint16" && dtype != "uint32") fail(mpath.string(), ": dtype must be uint16 or uint32, got ", dtype);
     const int width = dtype == "uint16" ? 2 : 4;
+    const int64_t record = d.manifest_.value("record", int64_t(0));
+    if (record < 0) fail(mpath.string(), ": record must be >= 0, got ", record);
     for (auto [name, split] : {std::pair{"train", &d.train_}, {"val", &d.val_}}) {
       split->width_ = width;
+      split->record_ = record;
+      const auto& shards = d.manifest_.at(name).at("shards");
+      split->has_labels_ = !shards.empty() && shards[0].contains("labels");
       for (const auto& sh : d.manifest_.at(name).at("shards")) {
         const std::string file = (fs::path(dir) / sh.at("file").get<std::string>()).string();
         const int64_t n = sh.at("tokens").get<int64_t>();
@@ -245,8 +262,22 @@ TokenData TokenData::open(const std::string& dir) {
                n * width, " bytes)");
         if (hex64(shard_checksum(mf->data(), mf->size())) != sh.at("checksum").get<std::string>())
           fail(file, ": corrupt shard: checksum does not match manifest.json");
+        if (record > 0 && n % record)
+          fail(file, ": ", n, " tokens is not a whole number of records of ", record);
+        std::unique_ptr<MappedFile> lf;
+        if (sh.contains("labels") != split->has_labels_)
+          fail(file, ": every shard of a split must have labels, or none");
+        if (split->has_labels_) {
+          const std::string lfile = (fs::path(dir) / sh.at("labels").at("file").get<std::string>()).string();
+          if (!fs::exists(lfile)) fail(lfile, ": labels listed in manifest.json are missing");
+          lf = std::make_unique<MappedFile>(lfile);
+          if (int64_t(lf->size()) != n * 4)
+            fail(lfile, ": corrupt labels: ", lf->size(), " bytes, expected ", n, " int32 (", n * 4, " bytes)");
+          if (hex64(shard_checksum(lf->data(), lf->size())) != sh.at("labels").at("checksum").get<std::string>())
+            fail(lfile, ": corrupt labels: checksum does not match manifest.json");
+        }
         split->tokens_ += n;
-        split->shards_.push_back({std::move(mf), n});
+        split->shards_.push_back({std::move(mf), std::move(lf), n});
       }
     }
   } catch (const nlohmann::json::exception& e) {
@@ -263,6 +294,12 @@ TokenData TokenData::open(const std::string& dir) {
           if (buf[size_t(i)] < 0 || buf[size_t(i)] >= d.vocab_size_)
             fail(sp->shards_[s].file->path(), ": token ", buf[size_t(i)], " at ", p + i, " is outside the vocabulary (",
                  d.vocab_size_, ")");
+        if (!sp->has_labels_) continue;
+        sp->read_labels(s, p, n, buf.data());
+        for (int64_t i = 0; i < n; ++i)
+          if (buf[size_t(i)] < -1 || buf[size_t(i)] >= d.vocab_size_)
+            fail(sp->shards_[s].labels->path(), ": label ", buf[size_t(i)], " at ", p + i,
+                 " is neither -1 nor inside the vocabulary (", d.vocab_size_, ")");
       }
   }
   return d;

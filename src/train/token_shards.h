@@ -2,6 +2,9 @@
 // little-endian token shards (uint16 when every id fits, else uint32) for a train and a validation split.
 // Readers memory-map the shards and verify sizes, checksums and id ranges once, so a truncated or corrupted
 // shard is a clear error at startup rather than garbage mid-run.
+// Synthetic-task data (synth/) adds two optional manifest fields: "record" (examples are fixed-length records,
+// padded, so training windows start only at record boundaries) and, per shard, "labels": an int32 stream where
+// label[i] is the id position i must predict, -1 = no loss (only answer positions are scored).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -19,6 +22,7 @@ struct PrepareOptions {
   std::vector<std::string> inputs;   // UTF-8 text files (invalid bytes become U+FFFD)
   std::string out;                   // data directory (created)
   double val_fraction = 0.01;        // share of documents held out, chosen by a seeded hash of the document index
+  std::vector<std::string> val_files;  // inputs (as given in `inputs`) held out whole: unseen works for validation
   uint64_t seed = 0;
   bool documents_are_files = false;  // default: a document is a paragraph (text between blank lines)
   int64_t shard_tokens = int64_t(1) << 26;
@@ -41,6 +45,7 @@ class TokenSplit {
  public:
   struct Shard {
     std::unique_ptr<MappedFile> file;
+    std::unique_ptr<MappedFile> labels;  // int32 per token, or null
     int64_t tokens = 0;
   };
   int64_t tokens() const { return tokens_; }
@@ -48,12 +53,18 @@ class TokenSplit {
   int width() const { return width_; }  // 2 or 4 bytes
   // Copies n tokens of shard s from position pos into out (widened to int32).
   void read(size_t s, int64_t pos, int64_t n, int32_t* out) const;
+  bool has_labels() const { return has_labels_; }
+  // Copies n labels (−1 = no loss) of shard s from position pos; requires has_labels().
+  void read_labels(size_t s, int64_t pos, int64_t n, int32_t* out) const;
+  int64_t record() const { return record_; }  // fixed example length, 0 = free-running text
 
  private:
   friend class TokenData;
   std::vector<Shard> shards_;
   int64_t tokens_ = 0;
   int width_ = 2;
+  bool has_labels_ = false;
+  int64_t record_ = 0;
 };
 
 class TokenData {

@@ -157,6 +157,11 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
   GradModel gm(view);
   const LrSchedule sched = rc.lr_schedule();
   std::vector<int32_t> ids(size_t(B * W));
+  // Synthetic-task data scores only answer positions: its labels replace the shifted ids as targets.
+  const bool labelled = data.train().has_labels();
+  if (labelled != data.val().has_labels()) fail(rc.data, ": train and val splits must both have labels, or neither");
+  std::vector<int32_t> labels(labelled ? size_t(B * W) : 0);
+  int32_t* lab = labelled ? labels.data() : nullptr;
   std::FILE* metrics = std::fopen(metrics_path.c_str(), "a");
   if (!metrics) fail(metrics_path, ": cannot open for appending");
   const bool tty = isatty(fileno(stderr));
@@ -168,8 +173,8 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
   auto evaluate = [&]() {
     double sum = 0;
     for (int64_t i = 0; i < rc.eval_batches; ++i) {
-      val_windows->batch(i, B, ids.data());
-      sum += gm.loss(ids.data(), B, W).loss;
+      val_windows->batch(i, B, ids.data(), lab);
+      sum += gm.loss(ids.data(), B, W, lab).loss;
     }
     return sum / double(rc.eval_batches);
   };
@@ -183,8 +188,8 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
   };
 
   while (step < stop) {
-    train_windows.batch(step, B, ids.data());
-    const LossStats ls = gm.loss_and_grads(ids.data(), B, W, grads, rc.z_loss);
+    train_windows.batch(step, B, ids.data(), lab);
+    const LossStats ls = gm.loss_and_grads(ids.data(), B, W, grads, rc.z_loss, lab);
     const double gnorm = clip_grad_norm(grads, rc.grad_clip);
     if (!std::isfinite(ls.loss) || !std::isfinite(gnorm)) {
       std::fclose(metrics);

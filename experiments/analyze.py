@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""Analysis of the experiment studies: reads the runs a study script wrote, writes CSV tables and a PNG plot.
+
+usage: analyze.py data-efficiency OUT | recall-mqar OUT | state-tracking OUT [--train-len N] | long-context OUT
+Needs numpy and matplotlib (Debian: python3-numpy python3-matplotlib).
+"""
+import argparse
+import csv
+import glob
+import json
+import math
+import os
+import re
+import sys
+
+import numpy as np
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ARCH_ORDER = ["transformer", "hybrid", "gdn", "gdn-noneg"]
+COLORS = {"transformer": "tab:blue", "hybrid": "tab:green", "gdn": "tab:orange", "gdn-noneg": "tab:red"}
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    print("wrote", path)
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def metrics(run):
+    out = []
+    with open(os.path.join(run, "metrics.jsonl")) as f:
+        for line in f:
+            if line.strip():
+                out.append(json.loads(line))
+    return out
+
+
+def param_counts(run):
+    """Total and non-embedding parameters (embedding and untied lm_head excluded) of a finished run."""
+    log = run + ".log"
+    total = None
+    if os.path.exists(log):
+        m = re.search(r"model: (\d+) parameters", open(log).read())
+        if m:
+            total = int(m.group(1))
+    cfg = read_json(os.path.join(run, "checkpoint", "config.json"))
+    emb = cfg["vocab_size"] * cfg["hidden_size"] * (1 if cfg.get("tie_word_embeddings") else 2)
+    return total, (total - emb if total is not None else None)
+
+
+def crossing(tokens, loss, target):
+    """Tokens at which the loss curve first reaches target (linear interpolation in log tokens); nan if never."""
+    for i, l in enumerate(loss):
+        if l <= target:
+            if i == 0:
+                return tokens[0]
+            t0, t1, l0, l1 = math.log(tokens[i - 1]), math.log(tokens[i]), loss[i - 1], l
+            f = (loss[i - 1] - target) / (l0 - l1) if l0 != l1 else 1.0
+            return math.exp(t0 + f * (t1 - t0))
+    return float("nan")
+
+
+def data_efficiency(out, reps=2000):
+    runs = {}
+    for run in sorted(glob.glob(os.path.join(out, "runs", "*-s*"))):
+        if not os.path.isdir(run):
+            continue
+        m = re.match(r"(.+)-(transformer|hybrid|gdn)-s(\d+)$", os.path.basename(run))
+        if not m:
+            continue
+        size, arch, seed = m.group(1), m.group(2), int(m.group(3))
+        pts = [(r["tokens"], r["val_loss"]) for r in metrics(run) if "val_loss" in r]
+        ev = read_json(os.path.join(run, "eval.json")) if os.path.exists(os.path.join(run, "eval.json")) else {}
+        runs[(size, arch, seed)] = {"curve": pts, "eval": ev, "params": param_counts(run)}
+    if not runs:
+        sys.exit("data-efficiency: no finished runs under " + out)
+    rows = []
+    for (size, arch, seed), r in sorted(runs.items()):
+        for t, l in r["curve"]:
+            rows.append([size, arch, seed, t, f"{l:.6f}"])
+    write_csv(os.path.join(out, "data_efficiency.csv"), ["size", "arch", "seed", "tokens", "val_loss"], rows)
+
+    rng = np.random.default_rng(0)
+    summary = []
+    sizes = sorted({k[0] for k in runs}, key=lambda s: min(runs[k]["params"][0] or 0 for k in runs if k[0] == s))
+    fig, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.5), squeeze=False)
+    for ax, size in zip(axes[0], sizes):
+        by_arch = {}
+        for arch in ARCH_ORDER:
+            seeds = sorted(s for (z, a, s) in runs if z == size and a == arch)
+            if not seeds:
+                continue
+            curves = [runs[(size, arch, s)]["curve"] for s in seeds]
+            n = min(len(c) for c in curves)
+            tokens = np.array([p[0] for p in curves[0][:n]], dtype=float)
+            loss = np.array([[p[1] for p in c[:n]] for c in curves])
+            by_arch[arch] = (seeds, tokens, loss)
+            mean = loss.mean(0)
+            ax.plot(tokens, mean, color=COLORS[arch], label=f"{arch} ({len(seeds)} seeds)")
+            if len(seeds) > 1:
+                ax.fill_between(tokens, loss.min(0), loss.max(0), color=COLORS[arch], alpha=0.2)
+        if "transformer" not in by_arch:
+            continue
+        _, t_tok, t_loss = by_arch["transformer"]
+        target = t_loss[:, -1].mean()
+        ax.axhline(target, color=COLORS["transformer"], ls=":", lw=1)
+        for arch, (seeds, tokens, loss) in by_arch.items():
+            total, nonemb = runs[(size, arch, seeds[0])]["params"]
+            held = [runs[(size, arch, s)]["eval"].get("mean_nll", float("nan")) for s in seeds]
+            bpb = [runs[(size, arch, s)]["eval"].get("bits_per_byte", float("nan")) for s in seeds]
+            row = [size, arch, len(seeds), total, nonemb, int(tokens[-1]), f"{loss[:, -1].mean():.4f}",
+                   f"{np.std(loss[:, -1], ddof=1) if len(seeds) > 1 else 0:.4f}", f"{np.mean(held):.4f}",
+                   f"{np.mean(bpb):.4f}"]
+            if arch == "transformer":
+                row += ["", "", "", ""]
+            else:
+                point = crossing(tokens, loss.mean(0), target)
+                boot = []
+                for _ in range(reps):
+                    tt = t_loss[rng.integers(0, len(t_loss), len(t_loss)), -1].mean()
+                    ll = loss[rng.integers(0, len(loss), len(loss))].mean(0)
+                    boot.append(crossing(tokens, ll, tt) / t_tok[-1])
+                boot = np.array(boot)
+                fin = boot[np.isfinite(boot)]
+                lo, hi = (np.percentile(fin, 2.5), np.percentile(fin, 97.5)) if len(fin) else (float("nan"),) * 2
+                row += [f"{point / t_tok[-1]:.4f}", f"{lo:.4f}", f"{hi:.4f}", f"{1 - len(fin) / reps:.3f}"]
+            summary.append(row)
+        ax.set_xscale("log")
+        ax.set_xlabel("training tokens")
+        ax.set_ylabel("validation loss (held-out works), nats/token")
+        nonemb = runs[(size, "hybrid", by_arch["hybrid"][0][0])]["params"][1] if "hybrid" in by_arch else None
+        ax.set_title(size + (f" ({nonemb / 1e6:.2f}M non-embedding parameters)" if nonemb else ""))
+        ax.legend()
+    write_csv(os.path.join(out, "data_efficiency_summary.csv"),
+              ["size", "arch", "seeds", "params", "non_embedding_params", "tokens", "final_val_loss_mean",
+               "final_val_loss_std", "heldout_eval_nll", "heldout_bits_per_byte", "tokens_to_match_transformer_frac",
+               "ci95_lo", "ci95_hi", "bootstrap_frac_not_reached"], summary)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "data_efficiency.png"), dpi=120)
+    print("wrote", os.path.join(out, "data_efficiency.png"))
+    for r in summary:
+        print("  " + " | ".join(str(x) for x in r))
+
+
+def recall_mqar(out):
+    rows = []
+    for run in sorted(glob.glob(os.path.join(out, "runs", "*-L*-n*"))):
+        m = re.match(r"(.+)-L(\d+)-n(\d+)$", os.path.basename(run))
+        ev_path = os.path.join(run, "eval.json")
+        if not m or not os.path.isdir(run) or not os.path.exists(ev_path):
+            continue
+        ev = read_json(ev_path)
+        rows.append([m.group(1), int(m.group(2)), int(m.group(3)), ev["accuracy"], ev["exact_match"], ev["answers"]])
+    if not rows:
+        sys.exit("recall-mqar: no finished runs under " + out)
+    rows.sort(key=lambda r: (r[1], r[2], ARCH_ORDER.index(r[0])))
+    write_csv(os.path.join(out, "recall_mqar.csv"), ["arch", "length", "pairs", "accuracy", "exact_match", "answers"],
+              rows)
+    lengths = sorted({r[1] for r in rows})
+    fig, axes = plt.subplots(1, len(lengths), figsize=(4.5 * len(lengths), 4), squeeze=False, sharey=True)
+    for ax, L in zip(axes[0], lengths):
+        for arch in ARCH_ORDER:
+            pts = sorted((r[2], r[3]) for r in rows if r[0] == arch and r[1] == L)
+            if pts:
+                ax.plot(*zip(*pts), "o-", color=COLORS[arch], label=arch)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("key-value pairs")
+        ax.set_title(f"sequence length {L}")
+        ax.set_ylim(-0.02, 1.02)
+    axes[0][0].set_ylabel("MQAR accuracy (answers)")
+    axes[0][0].legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "recall_mqar.png"), dpi=120)
+    print("wrote", os.path.join(out, "recall_mqar.png"))
+    for r in rows:
+        print(f"  {r[0]:12s} L={r[1]:5d} pairs={r[2]:4d} accuracy={r[3]:.4f}")
+
+
+def state_tracking(out, train_len):
+    rows = []
+    for run in sorted(glob.glob(os.path.join(out, "runs", "*"))):
+        ev_path = os.path.join(run, "eval.json")
+        if not os.path.isdir(run) or not os.path.exists(ev_path):
+            continue
+        task, arch = os.path.basename(run).split("-", 1)
+        ev = read_json(ev_path)
+        for b in ev["buckets"]:
+            rows.append([task, arch, b["lo"], b["hi"], b["accuracy"], b["answers"]])
+    if not rows:
+        sys.exit("state-tracking: no finished runs under " + out)
+    write_csv(os.path.join(out, "state_tracking.csv"), ["task", "arch", "pos_lo", "pos_hi", "accuracy", "answers"],
+              rows)
+    tasks = sorted({r[0] for r in rows}, key=lambda t: ["parity", "s3", "s5"].index(t) if t in ["parity", "s3", "s5"] else 9)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 4), squeeze=False, sharey=True)
+    for ax, task in zip(axes[0], tasks):
+        for arch in ARCH_ORDER:
+            pts = sorted(((r[2] + r[3]) / 2, r[4]) for r in rows if r[0] == task and r[1] == arch)
+            if pts:
+                ax.plot(*zip(*pts), "o-", color=COLORS[arch], label=arch, ms=3)
+        if train_len:
+            ax.axvline(train_len + 0.5, color="gray", ls=":", lw=1)
+        ax.set_xlabel("position (group elements so far)")
+        ax.set_title(task + (f" (trained on <= {train_len})" if train_len else ""))
+        ax.set_ylim(-0.02, 1.02)
+    axes[0][0].set_ylabel("accuracy of the running product")
+    axes[0][0].legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "state_tracking.png"), dpi=120)
+    print("wrote", os.path.join(out, "state_tracking.png"))
+    for task in tasks:
+        for arch in ARCH_ORDER:
+            sel = [r for r in rows if r[0] == task and r[1] == arch]
+            if not sel:
+                continue
+            inside = [r for r in sel if r[3] <= train_len + 1] if train_len else sel
+            outside = [r for r in sel if r[2] > train_len] if train_len else []
+            acc = lambda rs: sum(r[4] * r[5] for r in rs) / max(1, sum(r[5] for r in rs))
+            print(f"  {task:7s} {arch:12s} within training length {acc(inside):.4f}"
+                  + (f" | beyond {acc(outside):.4f}" if outside else ""))
+
+
+def long_context(out):
+    rows = []
+    for f in sorted(glob.glob(os.path.join(out, "*-ctx*.json"))):
+        m = re.match(r"(.+)-ctx(\d+)\.json$", os.path.basename(f))
+        j = read_json(f)
+        cache = next((v for k, v in j.items() if "cache" in k and "byte" in k), None)
+        rss = next((v for k, v in j.items() if "rss" in k.lower()), None)
+        rows.append([m.group(1), int(m.group(2)), j.get("tokens_per_s"), j.get("bytes_per_token"), cache, rss])
+    if not rows:
+        sys.exit("long-context: no bench results under " + out)
+    rows.sort(key=lambda r: (r[0], r[1]))
+    write_csv(os.path.join(out, "long_context.csv"),
+              ["config", "context", "tokens_per_s", "bytes_per_token", "cache_bytes", "peak_rss"], rows)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for cfg in sorted({r[0] for r in rows}):
+        sel = [r for r in rows if r[0] == cfg]
+        arch = cfg.split("-")[0]
+        for ax, i, lab in zip(axes, (2, 4, 5), ("decode tokens/s", "cache bytes", "peak RSS")):
+            pts = [(r[1], r[i]) for r in sel if r[i] is not None]
+            if pts:
+                ax.plot(*zip(*pts), "o-", color=COLORS.get(arch, None), label=cfg)
+                ax.set_ylabel(lab)
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("context (tokens)")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "long_context.png"), dpi=120)
+    print("wrote", os.path.join(out, "long_context.png"))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("study", choices=["data-efficiency", "recall-mqar", "state-tracking", "long-context"])
+    p.add_argument("out")
+    p.add_argument("--train-len", type=int, default=0)
+    p.add_argument("--reps", type=int, default=2000, help="bootstrap resamples")
+    a = p.parse_args()
+    if a.study == "data-efficiency":
+        data_efficiency(a.out, a.reps)
+    elif a.study == "recall-mqar":
+        recall_mqar(a.out)
+    elif a.study == "state-tracking":
+        state_tracking(a.out, a.train_len)
+    else:
+        long_context(a.out)
+
+
+if __name__ == "__main__":
+    main()
