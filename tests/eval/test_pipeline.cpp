@@ -46,7 +46,7 @@ TEST(Pipeline, SynthTrainEvalAccuracy) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("records of 7 tokens"), std::string::npos) << r.out;
   // seq_len must make a window of exactly one record.
-  r = run(kBin + " train -c " + run_config(dir, dir / "data", 8, 2) + " -o " + (dir / "bad"));
+  r = run(kBin + " train -c " + run_config(dir, dir / "data", 8, 6) + " -o " + (dir / "bad"));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("set seq_len to 6"), std::string::npos) << r.out;
 
