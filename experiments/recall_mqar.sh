@@ -8,7 +8,7 @@ source "$(dirname "$0")/common.sh"
 study_out recall_mqar
 
 if [ "$SMOKE" = 1 ]; then
-  LENGTHS="48"; PAIRS="2 8"; D=32; L=4; H=2; KEYS=32; STEPS=60; BATCH=16; LR=0.01; WARMUP=5
+  LENGTHS="32"; PAIRS="2 6"; D=32; L=4; H=2; KEYS=32; STEPS=40; BATCH=8; LR=0.01; WARMUP=5
   TRAIN_EX=2000; TEST_EX=64
 else
   # d_model 128, 4 layers (the hybrid: 3 GDN + 1 attention), 2 heads: GDN state 2 x 48 x 96 per layer.
