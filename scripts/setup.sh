@@ -8,7 +8,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-torch python3-numpy
+  python3-torch python3-numpy python3-matplotlib
 )
 # Free text from Debian for the tokenizer tests (Python docs sources, fortunes) and the larger manual agreement
 # check (kernel docs, scripts/tokenizer_corpus_check.sh).
