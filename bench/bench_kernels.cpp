@@ -198,7 +198,7 @@ void BM_lm_head_loss(benchmark::State& st) {
   const int64_t N = st.range(0), D = 1024, V = 100352;
   const bool grads = st.range(1) != 0;
   const auto h = randn(size_t(N * D), 1.f, 1), W = randn(size_t(V * D), 0.02f, 2);
-  std::vector<int32_t> targets(size_t(N));
+  std::vector<int32_t> targets(static_cast<size_t>(N));
   for (int64_t i = 0; i < N; ++i) targets[size_t(i)] = int32_t((i * 7919) % V);
   std::vector<float> dh(grads ? h.size() : 0), dW(grads ? W.size() : 0);
   LmHeadLossArgs<float> a{h.data(), N, D, W.data(), V, targets.data(), 1.0 / double(N)};

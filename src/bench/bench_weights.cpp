@@ -43,8 +43,7 @@ std::unique_ptr<BenchWeights> random_bench_weights(const ModelConfig& cfg, uint6
 std::unique_ptr<BenchWeights> load_bench_weights(const std::string& dir) {
   auto bw = std::make_unique<BenchWeights>();
   // Anonymous memory, not the mapping: a benchmark must not measure page-cache reclaim.
-  bw->loaded = std::make_unique<Weights>(Weights::load(dir, WeightDType::Auto, /*use_mmap=*/false));
-  bw->weights = *bw->loaded;
+  bw->weights = Weights::load(dir, WeightDType::Auto, /*use_mmap=*/false);
   return bw;
 }
 

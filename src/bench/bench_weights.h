@@ -16,11 +16,10 @@ class ParamTensors;
 // their vocabulary from the tokenizer at training time, so here `vocab_size` stands in for it.
 ModelConfig load_bench_config(const std::string& path, int64_t vocab_size);
 
-// Keeps alive whatever the views in `weights` point into.
+// Keeps alive whatever the views in `weights` point into (also after `weights` has been moved into a Model).
 struct BenchWeights {
   Weights weights;
   std::unique_ptr<ParamTensors> params;           // random F32 parameters
-  std::unique_ptr<Weights> loaded;                // a checkpoint as loaded
   std::vector<std::unique_ptr<uint8_t[]>> owned;  // converted matrices
   ~BenchWeights();
 };

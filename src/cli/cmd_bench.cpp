@@ -77,12 +77,21 @@ double mean(const std::vector<double>& v) {
 std::vector<int32_t> random_ids(int64_t n, int64_t vocab, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int64_t> d(0, vocab - 1);
-  std::vector<int32_t> ids(size_t(n));
+  std::vector<int32_t> ids(static_cast<size_t>(n));
   for (auto& x : ids) x = int32_t(d(rng));
   return ids;
 }
 
 std::string gb(double bytes) { return fmt("%.3f", bytes / 1e9); }
+
+// The table names a model by its file or directory name; JSON keeps the path as given.
+std::string short_name(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const size_t slash = path.rfind('/');
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0) base.resize(base.size() - 5);
+  return base;
+}
 
 // ------------------------------------------------------------------------------------------------- train
 
@@ -153,7 +162,7 @@ int bench_train(int argc, char** argv) {
                       {"mfu_documented", gflops / peak_doc},            {"loss", ls.loss},
                       {"peak_rss_bytes", peak_rss_bytes()}};
   Table t({"model", "params", "batch", "threads", "step ms", "tokens/s", "GFLOP/s", "MFU(meas)", "MFU(doc)"});
-  t.add({config, fmt("%.1fM", double(nparams) / 1e6), fmt("%ldx%ld", long(B), long(T)), fmt("%d", threads),
+  t.add({short_name(config), fmt("%.1fM", double(nparams) / 1e6), fmt("%ldx%ld", long(B), long(T)), fmt("%d", threads),
          fmt("%.1f", step_s * 1e3), fmt("%.1f", tps), fmt("%.1f", gflops),
          peak_meas > 0 ? fmt("%.1f%%", 100 * gflops / peak_meas) : "-", fmt("%.1f%%", 100 * gflops / peak_doc)});
   emit(c, j, t,
@@ -216,7 +225,7 @@ int bench_infer(int argc, char** argv, bool decode) {
   Timer setup;
   auto bw = config.empty() ? load_bench_weights(model_dir) : random_bench_weights(cfg, c.seed);
   convert_bench_weights(*bw, dtype);
-  Model model(bw->weights);
+  Model model(std::move(bw->weights));  // bw keeps owning the converted storage
   const double setup_s = setup.seconds();
 
   Cache cache = model.new_cache();
@@ -270,7 +279,7 @@ int bench_infer(int argc, char** argv, bool decode) {
                       {"peak_rss_bytes", peak_rss_bytes()}};
   const std::string name = decode ? fmt("tg%ld", long(tokens)) : fmt("pp%ld", long(tokens));
   std::vector<std::string> head = {"model", "dtype", "test", "context", "fill", "threads", "tokens/s"};
-  std::vector<std::string> row = {source, dtype, name, fmt("%ld", long(context)), fill, fmt("%d", threads),
+  std::vector<std::string> row = {short_name(source), dtype, name, fmt("%ld", long(context)), fill, fmt("%d", threads),
                                   fmt("%.2f", tps)};
   if (decode) {
     const DecodeTraffic tr = decode_traffic(model.weights(), context, tokens);
