@@ -212,10 +212,10 @@ int bench_infer(int argc, char** argv, bool decode) {
   if (dtype != "f32" && dtype != "bf16" && dtype != "int8" && dtype != "q4")
     fail("--dtype ", dtype, ": unknown (f32 | bf16 | int8 | q4)");
 
-  // Refuse before allocating: weights (at the wider of source and target) plus the cache must fit.
+  // Refuse before allocating: the F32 weights, their converted copy while converting, and the cache must fit.
   size_t nparams = 0;
   for (const auto& p : canonical_params(cfg)) nparams += p.numel();
-  const double need = double(nparams) * 4.0 + cache_bytes_for(cfg, context + tokens);
+  const double need = double(nparams) * (dtype == "f32" ? 4.0 : 6.0) + cache_bytes_for(cfg, context + tokens);
   const double avail = available_ram_bytes();
   if (need > 0.9 * avail)
     fail(source, ": context ", context, " + ", tokens, " tokens needs about ", need / 1e9, " GB (cache ",
