@@ -31,6 +31,7 @@ def main():
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
         ax.legend()
+    a.set_ylim(bottom=0)
     b.set_yscale("log")
     fig.tight_layout()
     fig.savefig(sys.argv[2], dpi=120)
