@@ -15,5 +15,6 @@ int run_detokenize(int argc, char** argv);
 int run_tokenizer(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_synth(int argc, char** argv);
+int run_bench(int argc, char** argv);
 
 }  // namespace hyb::cli

@@ -28,6 +28,7 @@ const Command kCommands[] = {
     {"tokenize", hyb::cli::run_tokenize, "Encode text to token ids (printed or .npy)"},
     {"detokenize", hyb::cli::run_detokenize, "Decode token ids to the exact bytes"},
     {"tokenizer", hyb::cli::run_tokenizer, "Build tokenizers: dolma2 from cl100k ranks, or train a BPE"},
+    {"bench", hyb::cli::run_bench, "Throughput benchmarks: train, prefill, decode, gdn, tokenize"},
 };
 
 void usage(FILE* out) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace hyb {
 
 Cache::Cache(const ModelConfig& cfg) : cfg_(&cfg) {
@@ -38,6 +40,14 @@ void Cache::reserve(int64_t tokens) {
     lc.v.swap(nv);
     lc.capacity = cap;
   }
+}
+
+void Cache::set_n_past(int64_t n) {
+  if (n < 0) fail("cache: negative n_past ", n);
+  for (auto& lc : layers)
+    if (lc.kind == LayerKind::Attention && n > lc.capacity)
+      fail("cache: n_past ", n, " exceeds the reserved capacity ", lc.capacity);
+  n_past_ = n;
 }
 
 size_t Cache::bytes() const {

@@ -24,6 +24,9 @@ class Cache {
   void reset();                              // back to an empty sequence
   void reserve(int64_t tokens);              // grow attention K/V capacity to hold `tokens` positions
   int64_t n_past() const { return n_past_; }
+  // Declares positions [0, n) valid without running them: benchmarks that fill K/V themselves, or rewind to
+  // repeat a measurement (the GDN states are left as they are). n must fit the reserved capacity.
+  void set_n_past(int64_t n);
   size_t bytes() const;                      // memory held now
   static size_t bytes_per_token(const ModelConfig& cfg);   // attention K/V growth per token
   static size_t fixed_bytes(const ModelConfig& cfg);       // GDN conv + recurrent state, independent of length

@@ -91,6 +91,11 @@ void fill(const ModelConfig& c, Kind kind, uint64_t seed, uint64_t stream, int64
 
 }  // namespace
 
+void init_values(const ModelConfig& cfg, const std::string& name, uint64_t seed, uint64_t stream, float* out,
+                 int64_t n) {
+  fill(cfg, kind_of(name), seed, stream, 0, n, out);
+}
+
 void init_checkpoint(const ModelConfig& c, const std::string& dir, const InitOptions& opt) {
   namespace fs = std::filesystem;
   std::error_code ec;

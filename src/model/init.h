@@ -16,6 +16,11 @@ struct InitOptions {
   bool progress = false;         // print per-tensor progress to stderr
 };
 
+// The values init_checkpoint writes for canonical parameter `name` (stream = its 1-based canonical index), into
+// memory: benchmarks build random models without a file.
+void init_values(const ModelConfig& cfg, const std::string& name, uint64_t seed, uint64_t stream, float* out,
+                 int64_t n);
+
 // Writes config.json, generation_config.json and model.safetensors into `dir` (created if needed).
 void init_checkpoint(const ModelConfig& cfg, const std::string& dir, const InitOptions& opt);
 

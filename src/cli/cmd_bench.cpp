@@ -1,0 +1,508 @@
+// hybrid bench: throughput of training, prefill, decode, the GDN kernel and the tokenizer, each as an aligned
+// table or (--json) one JSON object, so scripts can compare runs and other implementations.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <omp.h>
+
+#include "bench/bench_weights.h"
+#include "bench/cache_fill.h"
+#include "bench/decode_traffic.h"
+#include "bench/memory_info.h"
+#include "bench/peak_flops.h"
+#include "bench/table.h"
+#include "bench/train_flops.h"
+#include "cli/common.h"
+#include "core/error.h"
+#include "core/read_file.h"
+#include "core/timer.h"
+#include "kernels/gdn.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+#include "train/adamw.h"
+#include "train/grad_model.h"
+#include "train/trainer.h"
+
+namespace hyb::cli {
+
+namespace {
+
+// Flags every subcommand has.
+struct Common {
+  int threads = 0;
+  int reps = 1;
+  int warmup = 1;
+  bool json = false;
+  uint64_t seed = 1;
+};
+
+void add_common(CLI::App& app, Common& c, int reps, int warmup, const char* reps_what, const char* reps_flag = "--reps") {
+  add_threads(app, c.threads);
+  app.add_option(reps_flag, c.reps, std::string("Timed repetitions") + reps_what)
+      ->default_val(reps)
+      ->check(CLI::PositiveNumber);
+  app.add_option("--warmup", c.warmup, "Untimed repetitions first")->default_val(warmup)->check(CLI::NonNegativeNumber);
+  app.add_flag("--json", c.json, "Print one JSON object instead of a table");
+  app.add_option("--seed", c.seed, "Seed of the random weights and inputs")->default_val(1);
+}
+
+void emit(const Common& c, const nlohmann::json& j, const Table& t, const std::string& note) {
+  if (c.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::fputs(t.str().c_str(), stdout);
+    if (!note.empty()) std::printf("%s\n", note.c_str());
+  }
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / double(v.size());
+}
+
+std::vector<int32_t> random_ids(int64_t n, int64_t vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> d(0, vocab - 1);
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  for (auto& x : ids) x = int32_t(d(rng));
+  return ids;
+}
+
+std::string gb(double bytes) { return fmt("%.3f", bytes / 1e9); }
+
+// The table names a model by its file or directory name; JSON keeps the path as given.
+std::string short_name(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const size_t slash = path.rfind('/');
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0) base.resize(base.size() - 5);
+  return base;
+}
+
+// ------------------------------------------------------------------------------------------------- train
+
+int bench_train(int argc, char** argv) {
+  CLI::App app{"Training throughput: forward + exact backward + gradient clipping + AdamW on random token ids, "
+               "random F32 weights. MFU = model FLOPs (6 per matrix parameter per token, plus causal attention and "
+               "GDN state work) / time, against an SGEMM peak measured in this run and against the documented peak.",
+               argv[0]};
+  Common c;
+  std::string config;
+  int64_t vocab = 100352, B = 8, T = 512;
+  double peak_doc = 0;
+  int peak_n = 2048;
+  app.add_option("-c,--config", config, "HF config.json or run config (RUN.json)")->required();
+  app.add_option("--vocab", vocab, "Vocabulary size for run configs (they normally take it from the tokenizer)")
+      ->default_val(vocab)
+      ->check(CLI::PositiveNumber);
+  app.add_option("-b,--batch", B, "Sequences per step")->default_val(B)->check(CLI::PositiveNumber);
+  app.add_option("--seq", T, "Tokens per sequence")->default_val(T)->check(CLI::Range(int64_t(2), int64_t(1) << 20));
+  app.add_option("--peak-gflops", peak_doc, "Documented FP32 peak (default 117 GFLOP/s per thread)");
+  app.add_option("--peak-n", peak_n, "Size of the SGEMM that measures the peak (0 = skip)")
+      ->default_val(peak_n)
+      ->check(CLI::NonNegativeNumber);
+  add_common(app, c, 3, 1, " (training steps)", "--steps,--reps");
+  if (int rc = parse(app, argc, argv); rc >= 0) return rc;
+
+  const int threads = set_threads(c.threads);
+  if (peak_doc <= 0) peak_doc = 117.0 * threads;
+  const ModelConfig cfg = load_bench_config(config, vocab);
+  const MemoryEstimate mem = estimate_memory(cfg, B, T);
+  const double avail = available_ram_bytes();
+  if (mem.total() > 0.9 * avail)
+    fail(config, ": training batch ", B, " x ", T, " needs about ", mem.total() / 1e9, " GB but only ", avail / 1e9,
+         " GB are available; lower --batch or --seq");
+
+  const double peak_meas = peak_n > 0 ? measure_sgemm_gflops(peak_n) : 0.0;
+  auto bw = random_bench_weights(cfg, c.seed);
+  ParamTensors& params = *bw->params;
+  ParamTensors grads(cfg);
+  AdamW adam(cfg, AdamWConfig{});
+  GradModel gm(bw->weights);
+  std::vector<double> times;
+  LossStats ls;
+  for (int s = 0; s < c.warmup + c.reps; ++s) {
+    const auto ids = random_ids(B * T, cfg.vocab_size, c.seed * 1000003 + uint64_t(s));
+    Timer t;
+    ls = gm.loss_and_grads(ids.data(), B, T, grads);
+    clip_grad_norm(grads, 1.0);
+    adam.update(params, grads, 1e-4);
+    if (s >= c.warmup) times.push_back(t.seconds());
+  }
+  const double step_s = median(times);  // the PyTorch reference reports the median step too
+  const double tps = double(B * T) / step_s;
+  const TrainFlops fl = train_flops_per_token(cfg, T);
+  const double gflops = fl.total() * tps / 1e9;
+  size_t nparams = 0;
+  for (size_t i = 0; i < params.specs().size(); ++i) nparams += size_t(params.numel(i));
+
+  nlohmann::json j = {{"bench", "train"},     {"config", config},        {"params", nparams},
+                      {"batch", B},           {"seq", T},                {"steps", c.reps},
+                      {"warmup", c.warmup},   {"threads", threads},      {"step_s", step_s}, {"step_s_mean", mean(times)},
+                      {"step_s_min", *std::min_element(times.begin(), times.end())},
+                      {"tokens_per_s", tps},  {"flops_per_token", fl.total()},
+                      {"flops_per_token_params", fl.params},            {"flops_per_token_mixing", fl.mixing},
+                      {"model_gflops", gflops},
+                      {"peak_measured_gflops", peak_meas},              {"peak_documented_gflops", peak_doc},
+                      {"mfu_measured", peak_meas > 0 ? gflops / peak_meas : 0.0},
+                      {"mfu_documented", gflops / peak_doc},            {"loss", ls.loss},
+                      {"peak_rss_bytes", peak_rss_bytes()}};
+  Table t({"model", "params", "batch", "threads", "step ms", "tokens/s", "GFLOP/s", "MFU(meas)", "MFU(doc)"});
+  t.add({short_name(config), fmt("%.1fM", double(nparams) / 1e6), fmt("%ldx%ld", long(B), long(T)), fmt("%d", threads),
+         fmt("%.1f", step_s * 1e3), fmt("%.1f", tps), fmt("%.1f", gflops),
+         peak_meas > 0 ? fmt("%.1f%%", 100 * gflops / peak_meas) : "-", fmt("%.1f%%", 100 * gflops / peak_doc)});
+  emit(c, j, t,
+       fmt("peaks: measured SGEMM %.1f GFLOP/s (n=%d), documented %.1f GFLOP/s; %.2f GFLOP/token; %d steps "
+           "after %d warm-up (median); loss %.3f",
+           peak_meas, peak_n, peak_doc, fl.total() / 1e9, c.reps, c.warmup, ls.loss));
+  return 0;
+}
+
+// ------------------------------------------------------------------------------------------ prefill / decode
+
+int bench_infer(int argc, char** argv, bool decode) {
+  CLI::App app{decode ? "Decode throughput: --tokens single-token steps after --context tokens of context "
+                        "(tg128 = --context 0 --tokens 128). Also reports bytes moved per token and GB/s."
+                      : "Prefill throughput: one forward of --tokens tokens after --context tokens of context "
+                        "(pp512 = --context 0 --tokens 512).",
+               argv[0]};
+  Common c;
+  std::string config, model_dir, dtype = "f32", fill = "auto";
+  int64_t vocab = 100352, context = 0, tokens = decode ? 128 : 512, ubatch = 512;
+  auto* oc = app.add_option("-c,--config", config, "Random weights of this HF config.json or run config (in memory)");
+  auto* om = app.add_option("-m,--model", model_dir, "A checkpoint directory instead");
+  oc->excludes(om);
+  app.add_option("--vocab", vocab, "Vocabulary size for run configs")->default_val(vocab)->check(CLI::PositiveNumber);
+  app.add_option("--dtype", dtype, "Weight matrices: f32 | bf16 | int8 | q4")->default_val(dtype);
+  app.add_option("--context", context, "Tokens already in the cache")->default_val(0)->check(CLI::NonNegativeNumber);
+  app.add_option("--tokens", tokens, decode ? "Decode steps timed" : "Tokens in the timed forward")
+      ->default_val(tokens)
+      ->check(CLI::PositiveNumber);
+  app.add_option("--fill", fill,
+                 "How the context gets into the cache: prefill (run it) or random (random K/V and GDN states); "
+                 "auto = prefill up to 2048 tokens, else random")
+      ->default_val(fill)
+      ->check(CLI::IsMember({"auto", "prefill", "random"}));
+  app.add_option("--ubatch", ubatch, "Tokens per forward call when prefilling")
+      ->default_val(ubatch)
+      ->check(CLI::PositiveNumber);
+  add_common(app, c, 1, 1, decode ? " (of --tokens steps each)" : "");
+  if (int rc = parse(app, argc, argv); rc >= 0) return rc;
+  if (config.empty() == model_dir.empty()) fail(app.get_name(), ": give --config or --model");
+  if (fill == "auto") fill = context <= 2048 ? "prefill" : "random";
+  if (context == 0) fill = "none";
+
+  const int threads = set_threads(c.threads);
+  const ModelConfig cfg = config.empty() ? ModelConfig::load(model_dir + "/config.json") : load_bench_config(config, vocab);
+  const std::string source = config.empty() ? model_dir : config;
+  if (dtype != "f32" && dtype != "bf16" && dtype != "int8" && dtype != "q4")
+    fail("--dtype ", dtype, ": unknown (f32 | bf16 | int8 | q4)");
+
+  // Refuse before allocating: the F32 weights, their converted copy while converting, and the cache must fit.
+  size_t nparams = 0;
+  for (const auto& p : canonical_params(cfg)) nparams += p.numel();
+  const double need = double(nparams) * (dtype == "f32" ? 4.0 : 6.0) + cache_bytes_for(cfg, context + tokens);
+  const double avail = available_ram_bytes();
+  if (need > 0.9 * avail)
+    fail(source, ": context ", context, " + ", tokens, " tokens needs about ", need / 1e9, " GB (cache ",
+         cache_bytes_for(cfg, context + tokens) / 1e9, " GB + weights) but only ", avail / 1e9,
+         " GB are available; lower --context");
+
+  Timer setup;
+  auto bw = config.empty() ? load_bench_weights(model_dir) : random_bench_weights(cfg, c.seed);
+  convert_bench_weights(*bw, dtype);
+  Model model(std::move(bw->weights));  // bw keeps owning the converted storage
+  const double setup_s = setup.seconds();
+
+  Cache cache = model.new_cache();
+  cache.reserve(context + tokens);
+  std::vector<float> logits(size_t(cfg.vocab_size));
+  auto run_tokens = [&](const std::vector<int32_t>& ids) {
+    for (size_t i = 0; i < ids.size(); i += size_t(ubatch)) {
+      const int64_t n = std::min<int64_t>(ubatch, int64_t(ids.size() - i));
+      model.forward(ids.data() + i, n, cache, logits.data(), /*last_only=*/true);
+    }
+  };
+  Timer tf;
+  if (fill == "prefill") run_tokens(random_ids(context, cfg.vocab_size, c.seed + 17));
+  else if (fill == "random") fill_cache_random(cache, cfg, context, tokens, c.seed + 17);
+  const double fill_s = tf.seconds();
+
+  const auto ids = random_ids(tokens, cfg.vocab_size, c.seed + 29);
+  std::vector<double> times;
+  for (int r = 0; r < c.warmup + c.reps; ++r) {
+    cache.set_n_past(context);  // every repetition sees the same context length
+    Timer t;
+    if (decode) {
+      for (int64_t i = 0; i < tokens; ++i) model.forward(&ids[size_t(i)], 1, cache, logits.data(), true);
+    } else {
+      run_tokens(ids);
+    }
+    if (r >= c.warmup) times.push_back(t.seconds());
+  }
+  const double secs = mean(times);
+  const double tps = double(tokens) / secs;
+  const double best_tps = double(tokens) / *std::min_element(times.begin(), times.end());
+
+  nlohmann::json j = {{"bench", decode ? "decode" : "prefill"},
+                      {"model", source},
+                      {"dtype", dtype},
+                      {"params", nparams},
+                      {"context", context},
+                      {"tokens", tokens},
+                      {"fill", fill},
+                      {"fill_s", fill_s},
+                      {"setup_s", setup_s},
+                      {"threads", threads},
+                      {"reps", c.reps},
+                      {"warmup", c.warmup},
+                      {"seconds", secs},
+                      {"tokens_per_s", tps},
+                      {"tokens_per_s_best", best_tps},
+                      {"weight_bytes", double(model.weights().resident_bytes())},
+                      {"cache_bytes", double(cache.bytes())},
+                      {"cache_bytes_used", cache_bytes_for(cfg, context + tokens)},
+                      {"peak_rss_bytes", peak_rss_bytes()}};
+  const std::string name = decode ? fmt("tg%ld", long(tokens)) : fmt("pp%ld", long(tokens));
+  std::vector<std::string> head = {"model", "dtype", "test", "context", "fill", "threads", "tokens/s"};
+  std::vector<std::string> row = {short_name(source), dtype, name, fmt("%ld", long(context)), fill, fmt("%d", threads),
+                                  fmt("%.2f", tps)};
+  if (decode) {
+    const DecodeTraffic tr = decode_traffic(model.weights(), context, tokens);
+    j["bytes_per_token"] = tr.total();
+    j["bytes_per_token_weights"] = tr.weights;
+    j["bytes_per_token_kv"] = tr.kv;
+    j["bytes_per_token_recurrent"] = tr.recurrent;
+    j["gb_per_s"] = tr.total() * tps / 1e9;
+    for (auto s : {"MB/token", "GB/s"}) head.push_back(s);
+    row.push_back(fmt("%.2f", tr.total() / 1e6));
+    row.push_back(fmt("%.2f", tr.total() * tps / 1e9));
+  }
+  for (auto s : {"cache GB", "peak RSS GB"}) head.push_back(s);
+  row.push_back(gb(cache_bytes_for(cfg, context + tokens)));
+  row.push_back(gb(peak_rss_bytes()));
+  Table t(head);
+  t.add(row);
+  emit(c, j, t,
+       fmt("mean of %d run%s after %d warm-up (best %.2f tokens/s); context %s in %.2f s; setup %.1f s", c.reps,
+           c.reps > 1 ? "s" : "", c.warmup, best_tps,
+           fill == "none" ? "empty" : fill == "random" ? "filled with random K/V and states" : "prefilled", fill_s,
+           setup_s));
+  return 0;
+}
+
+// --------------------------------------------------------------------------------------------------- gdn
+
+std::vector<int64_t> parse_list(const std::string& s, const char* flag) {
+  std::vector<int64_t> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const long long v = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end || v <= 0) fail(flag, ": expected positive integers separated by commas, got '", s, "'");
+    out.push_back(v);
+  }
+  if (out.empty()) fail(flag, ": empty list");
+  return out;
+}
+
+int bench_gdn(int argc, char** argv) {
+  CLI::App app{"The gated-delta-rule kernel alone (src/kernels/gdn.h) on random inputs: chunked forward, "
+               "token-by-token recurrent forward and chunked backward, per sequence length.",
+               argv[0]};
+  Common c;
+  std::string Ts = "64,256,1024";
+  int64_t H = 32, Hk = 0, dk = 128, dv = 128, chunk = 64;
+  bool no_backward = false;
+  app.add_option("--T", Ts, "Sequence lengths, comma-separated")->default_val(Ts);
+  app.add_option("--heads", H, "Value heads")->default_val(H)->check(CLI::PositiveNumber);
+  app.add_option("--key-heads", Hk, "Key heads (0 = --heads; must divide it)")->default_val(0)
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--dk", dk, "Key head dim")->default_val(dk)->check(CLI::PositiveNumber);
+  app.add_option("--dv", dv, "Value head dim")->default_val(dv)->check(CLI::PositiveNumber);
+  app.add_option("--chunk", chunk, "Chunk length of the chunked form")->default_val(chunk)->check(CLI::PositiveNumber);
+  app.add_flag("--no-backward", no_backward, "Skip the backward");
+  add_common(app, c, 3, 1, " (best is reported)");
+  if (int rc = parse(app, argc, argv); rc >= 0) return rc;
+  if (Hk == 0) Hk = H;
+  if (H % Hk) fail("--key-heads ", Hk, " must divide --heads ", H);
+  const std::vector<int64_t> Tlist = parse_list(Ts, "--T");
+  const int threads = set_threads(c.threads);
+
+  nlohmann::json rows = nlohmann::json::array();
+  Table t({"T", "chunk fwd ms", "recurrent ms", "chunk bwd ms", "chunk tok/s", "recurrent tok/s", "chunk/recurrent"});
+  std::mt19937_64 rng(c.seed);
+  std::uniform_real_distribution<float> uni(-1.f, 1.f), unit(0.f, 1.f);
+  for (int64_t T : Tlist) {
+    std::vector<float> q(size_t(T * Hk * dk)), k(q.size()), v(size_t(T * H * dv)), beta(size_t(T * H)), g(beta.size());
+    for (auto* x : {&q, &k, &v})
+      for (auto& e : *x) e = uni(rng);
+    // q and k reach the kernel l2-normalised (q also scaled by dk^-1/2).
+    for (int64_t r = 0; r < T * Hk; ++r)
+      for (auto* x : {&q, &k}) {
+        float* p = x->data() + r * dk;
+        double s = 0;
+        for (int64_t i = 0; i < dk; ++i) s += double(p[i]) * p[i];
+        const float sc = float(1.0 / std::sqrt(s + 1e-6)) * (x == &q ? float(1.0 / std::sqrt(double(dk))) : 1.f);
+        for (int64_t i = 0; i < dk; ++i) p[i] *= sc;
+      }
+    for (auto& e : beta) e = unit(rng);
+    for (auto& e : g) e = -0.001f - 0.2f * unit(rng);
+    std::vector<float> state(size_t(H * dk * dv)), out(v.size());
+    GdnArgs<float> a{q.data(), Hk * dk, k.data(), Hk * dk, v.data(), H * dv, beta.data(), g.data(),
+                     state.data(), out.data(), H * dv, T, Hk, H, dk, dv};
+    auto best_of = [&](auto&& fn) {
+      double best = 1e30;
+      for (int r = 0; r < c.warmup + c.reps; ++r) {
+        std::fill(state.begin(), state.end(), 0.f);
+        Timer tm;
+        fn();
+        if (r >= c.warmup) best = std::min(best, tm.seconds());
+      }
+      return best;
+    };
+    const double t_chunk = best_of([&] { gdn_chunk_forward(a, chunk); });
+    const double t_rec = best_of([&] { gdn_recurrent(a); });
+    double t_bwd = 0;
+    if (!no_backward) {
+      std::vector<float> dout(out.size()), dq(q.size()), dkk(k.size()), dvv(v.size()), db(beta.size()), dg(g.size());
+      for (auto& e : dout) e = uni(rng);
+      GdnArgs<float> ab = a;
+      ab.state = nullptr;
+      GdnGradArgs<float> d{dout.data(), H * dv, nullptr, dq.data(), Hk * dk, dkk.data(), Hk * dk, dvv.data(), H * dv,
+                           db.data(), dg.data(), nullptr};
+      t_bwd = best_of([&] { gdn_chunk_backward(ab, d, chunk); });
+    }
+    rows.push_back({{"T", T}, {"chunk_fwd_ms", t_chunk * 1e3}, {"recurrent_ms", t_rec * 1e3},
+                    {"chunk_bwd_ms", no_backward ? nlohmann::json(nullptr) : nlohmann::json(t_bwd * 1e3)},
+                    {"tokens_per_s", double(T) / t_chunk}, {"recurrent_tokens_per_s", double(T) / t_rec},
+                    {"chunk_speedup", t_rec / t_chunk}});
+    t.add({fmt("%ld", long(T)), fmt("%.3f", t_chunk * 1e3), fmt("%.3f", t_rec * 1e3),
+           no_backward ? "-" : fmt("%.3f", t_bwd * 1e3), fmt("%.0f", double(T) / t_chunk),
+           fmt("%.0f", double(T) / t_rec), fmt("%.2fx", t_rec / t_chunk)});
+  }
+  nlohmann::json j = {{"bench", "gdn"}, {"heads", H},   {"key_heads", Hk},      {"dk", dk},
+                      {"dv", dv},       {"chunk", chunk}, {"threads", threads}, {"reps", c.reps},
+                      {"rows", rows},   {"tokens_per_s", rows.back()["tokens_per_s"]}};
+  emit(c, j, t,
+       fmt("heads %ld (key heads %ld), dk %ld, dv %ld, chunk %ld, %d thread%s; best of %d after %d warm-up",
+           long(H), long(Hk), long(dk), long(dv), long(chunk), threads, threads > 1 ? "s" : "", c.reps, c.warmup));
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------- tokenize
+
+int bench_tokenize(int argc, char** argv) {
+  CLI::App app{"Tokenizer encode throughput on a text file: one thread over the whole text, then batch encoding "
+               "of ~64 kB documents with 1, 2, 4 ... up to --threads threads.",
+               argv[0]};
+  Common c;
+  std::string tok_path, text_path;
+  app.add_option("--tokenizer", tok_path, "tokenizer.json, a directory holding one, or a .tiktoken file")->required();
+  app.add_option("--text", text_path, "Text file to encode")->required();
+  add_common(app, c, 3, 0, " (best is reported)");
+  if (int rc = parse(app, argc, argv); rc >= 0) return rc;
+  const int max_threads = set_threads(c.threads);
+  const Tokenizer tok = Tokenizer::load(tok_path);
+  const std::string text = read_file(text_path);
+  if (text.empty()) fail(text_path, ": empty file");
+  const double mb = double(text.size()) / 1e6;
+
+  auto best_of = [&](auto&& fn) {
+    double best = 1e30;
+    for (int r = 0; r < c.warmup + c.reps; ++r) {
+      Timer tm;
+      fn();
+      if (r >= c.warmup) best = std::min(best, tm.seconds());
+    }
+    return best;
+  };
+  nlohmann::json rows = nlohmann::json::array();
+  Table t({"mode", "threads", "MB/s", "tokens/s", "documents"});
+  size_t n_tokens = 0;
+  set_threads(1);
+  const double t1 = best_of([&] { n_tokens = tok.encode(text).size(); });
+  rows.push_back({{"mode", "single"}, {"threads", 1}, {"mb_per_s", mb / t1}, {"tokens_per_s", double(n_tokens) / t1}});
+  t.add({"encode", "1", fmt("%.2f", mb / t1), fmt("%.0f", double(n_tokens) / t1), "1"});
+
+  std::vector<std::string_view> docs;
+  for (size_t start = 0; start < text.size();) {
+    size_t cut = text.find("\n\n", std::min(text.size(), start + 65536));
+    cut = cut == std::string::npos ? text.size() : cut + 2;
+    docs.push_back(std::string_view(text).substr(start, cut - start));
+    start = cut;
+  }
+  for (int th = 1;; th = std::min(th * 2, max_threads)) {
+    set_threads(th);
+    size_t nb = 0;
+    const double tb = best_of([&] {
+      nb = 0;
+      for (auto& d : tok.encode_batch(docs)) nb += d.size();
+    });
+    rows.push_back({{"mode", "batch"}, {"threads", th}, {"mb_per_s", mb / tb}, {"tokens_per_s", double(nb) / tb}});
+    t.add({"batch", fmt("%d", th), fmt("%.2f", mb / tb), fmt("%.0f", double(nb) / tb), fmt("%zu", docs.size())});
+    if (th >= max_threads) break;
+  }
+  nlohmann::json j = {{"bench", "tokenize"}, {"text_bytes", text.size()}, {"tokens", n_tokens},
+                      {"mb_per_s", mb / t1},  {"tokens_per_s", double(n_tokens) / t1}, {"rows", rows}};
+  emit(c, j, t, fmt("%.2f MB, %zu tokens; best of %d after %d warm-up", mb, n_tokens, c.reps, c.warmup));
+  return 0;
+}
+
+struct Sub {
+  const char* name;
+  int (*run)(int, char**);
+  const char* help;
+};
+
+int run_decode(int argc, char** argv) { return bench_infer(argc, argv, true); }
+int run_prefill(int argc, char** argv) { return bench_infer(argc, argv, false); }
+
+const Sub kSubs[] = {
+    {"train", bench_train, "Training step throughput and MFU (GradModel + AdamW, random data)"},
+    {"prefill", run_prefill, "Prompt processing tokens/s at a context length (pp512 = --tokens 512)"},
+    {"decode", run_decode, "Decode tokens/s, bytes per token and GB/s at a context length (tg128)"},
+    {"gdn", bench_gdn, "The gated-delta-rule kernel: chunked vs recurrent forward, chunked backward"},
+    {"tokenize", bench_tokenize, "Tokenizer encode MB/s and tokens/s, single and batch"},
+};
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  auto usage = [](FILE* out) {
+    std::fprintf(out,
+                 "hybrid bench - throughput benchmarks (a table, or one JSON object with --json)\n\n"
+                 "usage: hybrid bench <what> [options]   (hybrid bench <what> --help for details)\n\n");
+    for (auto& s : kSubs) std::fprintf(out, "  %-9s %s\n", s.name, s.help);
+  };
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (auto& s : kSubs) {
+    if (std::strcmp(argv[1], s.name) != 0) continue;
+    std::string name = std::string("hybrid bench ") + s.name;
+    argv[1] = name.data();
+    return s.run(argc - 1, argv + 1);
+  }
+  std::fprintf(stderr, "error: hybrid bench: unknown benchmark '%s' (train | prefill | decode | gdn | tokenize)\n",
+               argv[1]);
+  return 2;
+}
+
+}  // namespace hyb::cli
