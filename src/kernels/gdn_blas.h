@@ -1,0 +1,36 @@
+// Row-major small-block GEMM / unit-lower triangular solve for the chunked GDN kernels, overloaded on float and
+// double so the float64 reference instantiation runs the very same blocked algorithm. Called from inside our
+// OpenMP regions, where the OpenMP build of OpenBLAS runs single-threaded.
+#pragma once
+#include <cblas.h>
+
+#include <cstdint>
+
+namespace hyb::gdn_detail {
+
+inline CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
+
+// C[M,N] = alpha · op(A) · op(B) + beta · C
+inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), int(M), int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C,
+              int(ldc));
+}
+inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
+                 const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, tr(ta), tr(tb), int(M), int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C,
+              int(ldc));
+}
+
+// B[M,N] ← (I + L)^-1 B (ta = false) or (I + L)^-T B (ta = true), L the strictly lower part of A [M,M];
+// the diagonal and upper part of A are never read.
+inline void unit_lower_solve(bool ta, int64_t M, int64_t N, const float* A, int64_t lda, float* B, int64_t ldb) {
+  cblas_strsm(CblasRowMajor, CblasLeft, CblasLower, tr(ta), CblasUnit, int(M), int(N), 1.f, A, int(lda), B,
+              int(ldb));
+}
+inline void unit_lower_solve(bool ta, int64_t M, int64_t N, const double* A, int64_t lda, double* B, int64_t ldb) {
+  cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, tr(ta), CblasUnit, int(M), int(N), 1.0, A, int(lda), B,
+              int(ldb));
+}
+
+}  // namespace hyb::gdn_detail
