@@ -16,7 +16,9 @@ void gdn_recurrent(const GdnArgs<F>& a) {
   const int64_t ratio = a.Hv / a.Hk, dk = a.dk, dv = a.dv;
 #pragma omp parallel if (a.Hv > 1 && a.T * a.Hv * dk * dv > 32768)
   {
-    std::vector<F> sk(dv), sq(dv), delta(dv);
+    F* const sk_ = gdn_detail::thread_scratch<F>(size_t(3 * dv));
+    F* const sq_ = sk_ + dv;
+    F* const de = sq_ + dv;
 #pragma omp for schedule(static)
     for (int64_t h = 0; h < a.Hv; ++h) {
       F* S = a.state + h * dk * dv;
@@ -26,7 +28,6 @@ void gdn_recurrent(const GdnArgs<F>& a) {
         const F* k = a.k + t * a.ldk + kh * dk;
         const F* v = a.v + t * a.ldv + h * dv;
         const F decay = std::exp(a.g[t * a.Hv + h]), beta = a.beta[t * a.Hv + h];
-        F* sk_ = sk.data(); F* sq_ = sq.data(); F* de = delta.data();
         std::fill_n(sk_, dv, F(0));
         std::fill_n(sq_, dv, F(0));
         F kq = 0;
@@ -63,7 +64,10 @@ void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
 #pragma omp parallel
   {
     // Z holds [W; diag(e^γ) Q] stacked so one product with S0 serves both F7 and F9; G receives it.
-    std::vector<F> gam(C), eg(C), bet(C), Am(C * C), P(C * C), U(C * dv), Z(2 * C * dk), G(2 * C * dv);
+    F* const base = gdn_detail::thread_scratch<F>(size_t(3 * C + 2 * C * C + C * dv + 2 * C * dk + 2 * C * dv));
+    F* const gam = base; F* const eg = gam + C; F* const bet = eg + C;
+    F* const Am = bet + C; F* const P = Am + C * C; F* const U = P + C * C; F* const Z = U + C * dv;
+    F* const G = Z + 2 * C * dk;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t h = 0; h < a.Hv; ++h) {
       F* S = a.state + h * dk * dv;
@@ -81,8 +85,8 @@ void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
           bet[r] = a.beta[(c0 + r) * a.Hv + h];
         }
         // F2, F3, F8: both Gram products in full, then the decay mask on and below the diagonal.
-        gemm(false, true, n, n, dk, F(1), Kc, a.ldk, Kc, a.ldk, F(0), Am.data(), C);
-        gemm(false, true, n, n, dk, F(1), Qc, a.ldq, Kc, a.ldk, F(0), P.data(), C);
+        gemm(false, true, n, n, dk, F(1), Kc, a.ldk, Kc, a.ldk, F(0), Am, C);
+        gemm(false, true, n, n, dk, F(1), Qc, a.ldq, Kc, a.ldk, F(0), P, C);
         for (int64_t r = 0; r < n; ++r) {
           F* ar = &Am[r * C];
           F* pr = &P[r * C];
@@ -94,8 +98,8 @@ void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
           std::fill(pr + r + 1, pr + n, F(0));
         }
         // F4-F6: (I + A) [U | W] = [diag(β) V | diag(β e^γ) K] by a triangular solve.
-        F* W = Z.data();
-        F* Qs = Z.data() + n * dk;
+        F* W = Z;
+        F* Qs = Z + n * dk;
         for (int64_t r = 0; r < n; ++r) {
           const F* v = Vc + r * a.ldv; const F* k = Kc + r * a.ldk; const F* q = Qc + r * a.ldq;
           F* u = &U[r * dv]; F* w = W + r * dk; F* qs = Qs + r * dk;
@@ -103,13 +107,13 @@ void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
           for (int64_t j = 0; j < dv; ++j) u[j] = b * v[j];
           for (int64_t i = 0; i < dk; ++i) { w[i] = be * k[i]; qs[i] = e * q[i]; }
         }
-        gdn_detail::unit_lower_solve(false, n, dv, Am.data(), C, U.data(), dv);
-        gdn_detail::unit_lower_solve(false, n, dk, Am.data(), C, W, dk);
+        gdn_detail::unit_lower_solve(false, n, dv, Am, C, U, dv);
+        gdn_detail::unit_lower_solve(false, n, dk, Am, C, W, dk);
         // [W; diag(e^γ) Q] · S0, then F7 Vn = U − W S0 (in U) and F9 O = diag(e^γ) Q S0 + P Vn.
-        gemm(false, false, 2 * n, dv, dk, F(1), Z.data(), dk, S, dv, F(0), G.data(), dv);
+        gemm(false, false, 2 * n, dv, dk, F(1), Z, dk, S, dv, F(0), G, dv);
         for (int64_t i = 0; i < n * dv; ++i) U[i] -= G[i];
         for (int64_t r = 0; r < n; ++r) std::copy_n(&G[(n + r) * dv], dv, a.out + (c0 + r) * a.ldo + h * dv);
-        gemm(false, false, n, dv, n, F(1), P.data(), C, U.data(), dv, F(1), a.out + c0 * a.ldo + h * dv, a.ldo);
+        gemm(false, false, n, dv, n, F(1), P, C, U, dv, F(1), a.out + c0 * a.ldo + h * dv, a.ldo);
         // F10: S1 = e^{γ_n} S0 + (diag(e^{γ_n − γ}) K)ᵀ Vn; W's rows are free to hold the scaled keys.
         const F gl = gam[n - 1];
         for (int64_t r = 0; r < n; ++r) {
@@ -118,7 +122,7 @@ void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
           F* w = W + r * dk;
           for (int64_t i = 0; i < dk; ++i) w[i] = e * k[i];
         }
-        gemm(true, false, dk, dv, n, F(1), W, dk, U.data(), dv, eg[n - 1], S, dv);
+        gemm(true, false, dk, dv, n, F(1), W, dk, U, dv, eg[n - 1], S, dv);
       }
     }
   }

@@ -17,16 +17,21 @@ using gdn_detail::unit_lower_solve;
 // Everything the forward computes inside one chunk of one value head, rebuilt for the backward.
 template <class F>
 struct ChunkWork {
-  int64_t C, dk, dv, n = 0;
-  std::vector<F> gam, eg, bet, E, KK, P, A, U, W, Vn, Kt;
-  ChunkWork(int64_t C_, int64_t dk_, int64_t dv_)
-      : C(C_), dk(dk_), dv(dv_), gam(C), eg(C), bet(C), E(C * C), KK(C * C), P(C * C), A(C * C), U(C * dv),
-        W(C * dk), Vn(C * dv), Kt(C * dk) {}
+  int64_t C = 0, dk = 0, dv = 0, n = 0;
+  F *gam, *eg, *bet, *E, *KK, *P, *A, *U, *W, *Vn, *Kt;
 
-  // Kc, Qc, Vc point at row 0 of the chunk; S0 is the state entering it. `with_p` also builds the
-  // query-side mask P, which the forward sweep over the states does not need.
+  static int64_t floats(int64_t C, int64_t dk, int64_t dv) { return 3 * C + 4 * C * C + 2 * C * dv + 2 * C * dk; }
+  // Lays the arrays out in `mem`, which holds floats(C, dk, dv) elements.
+  void bind(F* mem, int64_t C_, int64_t dk_, int64_t dv_) {
+    C = C_; dk = dk_; dv = dv_;
+    gam = mem; eg = gam + C; bet = eg + C;
+    E = bet + C; KK = E + C * C; P = KK + C * C; A = P + C * C;
+    U = A + C * C; Vn = U + C * dv; W = Vn + C * dv; Kt = W + C * dk;
+  }
+
+  // Kc, Qc, Vc point at row 0 of the chunk; S0 is the state entering it.
   void build(int64_t n_, const F* g, const F* beta, int64_t stride, const F* Qc, int64_t ldq, const F* Kc,
-             int64_t ldk, const F* Vc, int64_t ldv, const F* S0, bool with_p) {
+             int64_t ldk, const F* Vc, int64_t ldv, const F* S0) {
     n = n_;
     F run = 0;
     for (int64_t r = 0; r < n; ++r) {  // F1
@@ -35,18 +40,16 @@ struct ChunkWork {
       eg[r] = std::exp(run);
       bet[r] = beta[r * stride];
     }
-    gemm(false, true, n, n, dk, F(1), Kc, ldk, Kc, ldk, F(0), KK.data(), C);  // F2, F3, F8
-    if (with_p) gemm(false, true, n, n, dk, F(1), Qc, ldq, Kc, ldk, F(0), P.data(), C);
+    gemm(false, true, n, n, dk, F(1), Kc, ldk, Kc, ldk, F(0), KK, C);  // F2, F3, F8
+    gemm(false, true, n, n, dk, F(1), Qc, ldq, Kc, ldk, F(0), P, C);
     for (int64_t r = 0; r < n; ++r) {
       F* er = &E[r * C]; F* ar = &A[r * C]; F* pr = &P[r * C]; const F* kr = &KK[r * C];
       for (int64_t c = 0; c <= r; ++c) {
         er[c] = std::exp(gam[r] - gam[c]);  // c ≤ r: exponent ≤ 0
         ar[c] = c < r ? bet[r] * er[c] * kr[c] : F(0);
       }
-      if (with_p) {
-        for (int64_t c = 0; c <= r; ++c) pr[c] *= er[c];
-        std::fill(pr + r + 1, pr + n, F(0));
-      }
+      for (int64_t c = 0; c <= r; ++c) pr[c] *= er[c];
+      std::fill(pr + r + 1, pr + n, F(0));
     }
     for (int64_t r = 0; r < n; ++r) {  // F4-F6 right-hand sides
       const F* v = Vc + r * ldv; const F* k = Kc + r * ldk;
@@ -55,10 +58,10 @@ struct ChunkWork {
       for (int64_t j = 0; j < dv; ++j) u[j] = b * v[j];
       for (int64_t i = 0; i < dk; ++i) w[i] = be * k[i];
     }
-    unit_lower_solve(false, n, dv, A.data(), C, U.data(), dv);
-    unit_lower_solve(false, n, dk, A.data(), C, W.data(), dk);
-    std::copy_n(U.data(), n * dv, Vn.data());  // F7
-    gemm(false, false, n, dv, dk, F(-1), W.data(), dk, S0, dv, F(1), Vn.data(), dv);
+    unit_lower_solve(false, n, dv, A, C, U, dv);
+    unit_lower_solve(false, n, dk, A, C, W, dk);
+    std::copy_n(U, n * dv, Vn);  // F7
+    gemm(false, false, n, dv, dk, F(-1), W, dk, S0, dv, F(1), Vn, dv);
     const F gn = gam[n - 1];  // K̃ = diag(e^{γ_n − γ}) K
     for (int64_t r = 0; r < n; ++r) {
       const F e = std::exp(gn - gam[r]);
@@ -70,7 +73,7 @@ struct ChunkWork {
 
   // F10: S ← e^{γ_n} S + K̃ᵀ Vn.
   void advance(F* S) const {
-    gemm(true, false, dk, dv, n, F(1), Kt.data(), dk, Vn.data(), dv, eg[n - 1], S, dv);
+    gemm(true, false, dk, dv, n, F(1), Kt, dk, Vn, dv, eg[n - 1], S, dv);
   }
 };
 
@@ -83,10 +86,29 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
   // One key head per task: dq/dk of a key head collect the contributions of all its value heads.
 #pragma omp parallel
   {
-    ChunkWork<F> cw(C, dk, dv);
-    std::vector<F> states(size_t(nch * dk * dv)), S(dk * dv), dS(dk * dv), dS0(dk * dv);
-    std::vector<F> dVn(C * dv), X(C * dv), Y(C * dk), dQ(C * dk), dK(C * dk), SdO(C * dk), dSVn(C * dk),
-        Qt(C * dk), DV(C * C), dP(C * C), dA(C * C), dgam(C);
+    // The forward sweep keeps every chunk's intermediates for the backward sweep instead of rebuilding them:
+    // O(T·(C + dk + dv)) memory per thread, and a third less arithmetic than recomputing.
+    const int64_t per_chunk = ChunkWork<F>::floats(C, dk, dv) + dk * dv;
+    const int64_t per_thread = 3 * dk * dv + 2 * C * dv + 6 * C * dk + 3 * C * C + C;
+    F* p = gdn_detail::thread_scratch<F>(size_t(nch * per_chunk + per_thread));
+    std::vector<ChunkWork<F>> works(static_cast<size_t>(nch));
+    for (auto& w : works) { w.bind(p, C, dk, dv); p += ChunkWork<F>::floats(C, dk, dv); }
+    F* const states = p; p += nch * dk * dv;
+    F* const S = p; p += dk * dv;
+    F* dS = p; p += dk * dv;
+    F* dS0 = p; p += dk * dv;
+    F* const dVn = p; p += C * dv;
+    F* const X = p; p += C * dv;
+    F* const Y = p; p += C * dk;
+    F* const dQ = p; p += C * dk;
+    F* const dK = p; p += C * dk;
+    F* const SdO = p; p += C * dk;
+    F* const dSVn = p; p += C * dk;
+    F* const Qt = p; p += C * dk;
+    F* const DV = p; p += C * C;
+    F* const dP = p; p += C * C;
+    F* const dA = p; p += C * C;
+    F* const dgam = p;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t kh = 0; kh < a.Hk; ++kh) {
       for (int64_t t = 0; t < T; ++t) {
@@ -94,42 +116,41 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
         std::fill_n(d.dk + t * d.lddk + kh * dk, dk, F(0));
       }
       for (int64_t h = kh * ratio; h < (kh + 1) * ratio; ++h) {
-        auto build = [&](int64_t c0, int64_t n, const F* S0, bool with_p) {
+        auto build = [&](ChunkWork<F>& cw, int64_t c0, int64_t n, const F* S0) {
           cw.build(n, a.g + c0 * Hv + h, a.beta + c0 * Hv + h, Hv, a.q + c0 * a.ldq + kh * dk, a.ldq,
-                   a.k + c0 * a.ldk + kh * dk, a.ldk, a.v + c0 * a.ldv + h * dv, a.ldv, S0, with_p);
+                   a.k + c0 * a.ldk + kh * dk, a.ldk, a.v + c0 * a.ldv + h * dv, a.ldv, S0);
         };
         // Forward sweep: the state entering every chunk.
-        if (a.state) std::copy_n(a.state + h * dk * dv, dk * dv, S.begin());
-        else std::fill(S.begin(), S.end(), F(0));
+        if (a.state) std::copy_n(a.state + h * dk * dv, dk * dv, S);
+        else std::fill_n(S, dk * dv, F(0));
         for (int64_t ci = 0; ci < nch; ++ci) {
           const int64_t c0 = ci * C, n = std::min(C, T - c0);
-          std::copy(S.begin(), S.end(), states.begin() + ci * dk * dv);
-          if (ci == nch - 1) break;
-          build(c0, n, S.data(), false);
-          cw.advance(S.data());
+          std::copy_n(S, dk * dv, states + ci * dk * dv);
+          build(works[size_t(ci)], c0, n, S);
+          if (ci < nch - 1) works[size_t(ci)].advance(S);
         }
         // Backward sweep, chunks in reverse.
-        if (d.dstate_final) std::copy_n(d.dstate_final + h * dk * dv, dk * dv, dS.begin());
-        else std::fill(dS.begin(), dS.end(), F(0));
+        if (d.dstate_final) std::copy_n(d.dstate_final + h * dk * dv, dk * dv, dS);
+        else std::fill_n(dS, dk * dv, F(0));
         for (int64_t ci = nch - 1; ci >= 0; --ci) {
           const int64_t c0 = ci * C, n = std::min(C, T - c0);
-          const F* S0 = states.data() + ci * dk * dv;
-          build(c0, n, S0, true);
+          const F* S0 = states + ci * dk * dv;
+          const ChunkWork<F>& cw = works[size_t(ci)];
           const F* Kc = a.k + c0 * a.ldk + kh * dk;
           const F* Qc = a.q + c0 * a.ldq + kh * dk;
           const F* Vc = a.v + c0 * a.ldv + h * dv;
           const F* dO = d.dout + c0 * d.lddo + h * dv;
-          const F* gam = cw.gam.data(); const F* eg = cw.eg.data(); const F* bet = cw.bet.data();
+          const F* gam = cw.gam; const F* eg = cw.eg; const F* bet = cw.bet;
           const F gn = gam[n - 1], egn = eg[n - 1];
-          std::fill(dgam.begin(), dgam.end(), F(0));
+          std::fill_n(dgam, n, F(0));
 
           // R1: dVn = Pᵀ dO + K̃ dS1
-          gemm(true, false, n, dv, n, F(1), cw.P.data(), C, dO, d.lddo, F(0), dVn.data(), dv);
-          gemm(false, false, n, dv, dk, F(1), cw.Kt.data(), dk, dS.data(), dv, F(1), dVn.data(), dv);
+          gemm(true, false, n, dv, n, F(1), cw.P, C, dO, d.lddo, F(0), dVn, dv);
+          gemm(false, false, n, dv, dk, F(1), cw.Kt, dk, dS, dv, F(1), dVn, dv);
           // dO S0ᵀ and Vn dS1ᵀ (rows [dk]) feed R4, R5 and R13; dO Vnᵀ feeds R3.
-          gemm(false, true, n, dk, dv, F(1), dO, d.lddo, S0, dv, F(0), SdO.data(), dk);
-          gemm(false, true, n, dk, dv, F(1), cw.Vn.data(), dv, dS.data(), dv, F(0), dSVn.data(), dk);
-          gemm(false, true, n, n, dv, F(1), dO, d.lddo, cw.Vn.data(), dv, F(0), DV.data(), C);
+          gemm(false, true, n, dk, dv, F(1), dO, d.lddo, S0, dv, F(0), SdO, dk);
+          gemm(false, true, n, dk, dv, F(1), cw.Vn, dv, dS, dv, F(0), dSVn, dk);
+          gemm(false, true, n, n, dv, F(1), dO, d.lddo, cw.Vn, dv, F(0), DV, C);
           // R3 and the P terms of R13.
           for (int64_t r = 0; r < n; ++r) {
             const F* dvr = &DV[r * C]; const F* er = &cw.E[r * C]; const F* pr = &cw.P[r * C];
@@ -164,8 +185,8 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
             dgam[n - 1] += hr;
             dgam[r] -= hr;
           }
-          gemm(false, false, n, dk, n, F(1), dP.data(), C, Kc, a.ldk, F(1), dQ.data(), dk);
-          gemm(true, false, n, dk, n, F(1), dP.data(), C, Qc, a.ldq, F(1), dK.data(), dk);
+          gemm(false, false, n, dk, n, F(1), dP, C, Kc, a.ldk, F(1), dQ, dk);
+          gemm(true, false, n, dk, n, F(1), dP, C, Qc, a.ldq, F(1), dK, dk);
           {  // e^{γn} ⟨S0, dS1⟩
             F s = 0;
             for (int64_t i = 0; i < dk * dv; ++i) s += S0[i] * dS[i];
@@ -173,13 +194,13 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
           }
           // R2: dS0 = e^{γn} dS1 + Q̃ᵀ dO − Wᵀ dVn
           for (int64_t i = 0; i < dk * dv; ++i) dS0[i] = egn * dS[i];
-          gemm(true, false, dk, dv, n, F(1), Qt.data(), dk, dO, d.lddo, F(1), dS0.data(), dv);
-          gemm(true, false, dk, dv, n, F(-1), cw.W.data(), dk, dVn.data(), dv, F(1), dS0.data(), dv);
+          gemm(true, false, dk, dv, n, F(1), Qt, dk, dO, d.lddo, F(1), dS0, dv);
+          gemm(true, false, dk, dv, n, F(-1), cw.W, dk, dVn, dv, F(1), dS0, dv);
           // R6, R7: Y = Tmᵀ dW with dW = −dVn S0ᵀ; X = Tmᵀ dVn.
-          gemm(false, true, n, dk, dv, F(-1), dVn.data(), dv, S0, dv, F(0), Y.data(), dk);
-          std::copy_n(dVn.data(), n * dv, X.data());
-          unit_lower_solve(true, n, dv, cw.A.data(), C, X.data(), dv);
-          unit_lower_solve(true, n, dk, cw.A.data(), C, Y.data(), dk);
+          gemm(false, true, n, dk, dv, F(-1), dVn, dv, S0, dv, F(0), Y, dk);
+          std::copy_n(dVn, n * dv, X);
+          unit_lower_solve(true, n, dv, cw.A, C, X, dv);
+          unit_lower_solve(true, n, dk, cw.A, C, Y, dk);
           // R8, R9 and the W term of R13.
           for (int64_t r = 0; r < n; ++r) {
             const F* x = &X[r * dv]; const F* y = &Y[r * dk];
@@ -196,9 +217,9 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
           }
           // R11 via dA = −(X Uᵀ + Y Wᵀ) (strictly lower used), then R12 and the A term of R13. The two key
           // terms of R12 are one product with the symmetric M = B + Bᵀ, B_rc = β_r dA_rc E_rc (c < r).
-          gemm(false, true, n, n, dv, F(-1), X.data(), dv, cw.U.data(), dv, F(0), dA.data(), C);
-          gemm(false, true, n, n, dk, F(-1), Y.data(), dk, cw.W.data(), dk, F(1), dA.data(), C);
-          F* M = DV.data();
+          gemm(false, true, n, n, dv, F(-1), X, dv, cw.U, dv, F(0), dA, C);
+          gemm(false, true, n, n, dk, F(-1), Y, dk, cw.W, dk, F(1), dA, C);
+          F* M = DV;
           for (int64_t r = 0; r < n; ++r) {
             const F* dar = &dA[r * C]; const F* ar = &cw.A[r * C]; const F* er = &cw.E[r * C];
             const F* kkr = &cw.KK[r * C];
@@ -215,7 +236,7 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
             dgam[r] += acc;
             d.dbeta[(c0 + r) * Hv + h] += dbr;
           }
-          gemm(false, false, n, dk, n, F(1), M, C, Kc, a.ldk, F(1), dK.data(), dk);
+          gemm(false, false, n, dk, n, F(1), M, C, Kc, a.ldk, F(1), dK, dk);
           // R14: dg_i = Σ_{r≥i} dγ_r; then scatter dq, dk onto the key head.
           F run = 0;
           for (int64_t r = n - 1; r >= 0; --r) {
@@ -230,7 +251,7 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
           }
           std::swap(dS, dS0);
         }
-        if (d.dstate0) std::copy(dS.begin(), dS.end(), d.dstate0 + h * dk * dv);
+        if (d.dstate0) std::copy_n(dS, dk * dv, d.dstate0 + h * dk * dv);
       }
     }
   }

@@ -4,7 +4,9 @@
 #pragma once
 #include <cblas.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace hyb::gdn_detail {
 
@@ -31,6 +33,19 @@ inline void unit_lower_solve(bool ta, int64_t M, int64_t N, const float* A, int6
 inline void unit_lower_solve(bool ta, int64_t M, int64_t N, const double* A, int64_t lda, double* B, int64_t ldb) {
   cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, tr(ta), CblasUnit, int(M), int(N), 1.0, A, int(lda), B,
               int(ldb));
+}
+
+}  // namespace hyb::gdn_detail
+
+namespace hyb::gdn_detail {
+
+// Per-thread scratch that survives across calls: fresh vectors on every call made glibc hand the memory back
+// and fault it in again, which cost more than the arithmetic of a short sequence. Contents are garbage on entry.
+template <class F>
+F* thread_scratch(size_t n) {
+  thread_local std::vector<F> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
 }
 
 }  // namespace hyb::gdn_detail
