@@ -28,15 +28,30 @@ void gdn_recurrent(const GdnArgs<F>& a) {
         const F* k = a.k + t * a.ldk + kh * dk;
         const F* v = a.v + t * a.ldv + h * dv;
         const F decay = std::exp(a.g[t * a.Hv + h]), beta = a.beta[t * a.Hv + h];
-        std::fill_n(sk_, dv, F(0));
-        std::fill_n(sq_, dv, F(0));
         F kq = 0;
-        for (int64_t i = 0; i < dk; ++i) {
-          const F ki = k[i], qi = q[i];
-          const F* Si = S + i * dv;
-          kq += ki * qi;
+        for (int64_t i = 0; i < dk; ++i) kq += k[i] * q[i];
+        // Column blocks of kJ keep both accumulators in registers for the whole sweep down the rows.
+        constexpr int64_t kJ = 32;
+        int64_t j0 = 0;
+        for (; j0 + kJ <= dv; j0 += kJ) {
+          F ak[kJ] = {}, aq[kJ] = {};
+          for (int64_t i = 0; i < dk; ++i) {
+            const F ki = k[i], qi = q[i];
+            const F* Si = S + i * dv + j0;
 #pragma omp simd
-          for (int64_t j = 0; j < dv; ++j) { sk_[j] += ki * Si[j]; sq_[j] += qi * Si[j]; }
+            for (int64_t j = 0; j < kJ; ++j) { ak[j] += ki * Si[j]; aq[j] += qi * Si[j]; }
+          }
+          std::copy_n(ak, kJ, sk_ + j0);
+          std::copy_n(aq, kJ, sq_ + j0);
+        }
+        if (j0 < dv) {
+          std::fill(sk_ + j0, sk_ + dv, F(0));
+          std::fill(sq_ + j0, sq_ + dv, F(0));
+          for (int64_t i = 0; i < dk; ++i) {
+            const F ki = k[i], qi = q[i];
+            const F* Si = S + i * dv;
+            for (int64_t j = j0; j < dv; ++j) { sk_[j] += ki * Si[j]; sq_[j] += qi * Si[j]; }
+          }
         }
         F* o = a.out + t * a.ldo + h * dv;
 #pragma omp simd
