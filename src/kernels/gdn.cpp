@@ -100,8 +100,8 @@ void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
           bet[r] = a.beta[(c0 + r) * a.Hv + h];
         }
         // F2, F3, F8: both Gram products in full, then the decay mask on and below the diagonal.
-        gemm(false, true, n, n, dk, F(1), Kc, a.ldk, Kc, a.ldk, F(0), Am, C);
-        gemm(false, true, n, n, dk, F(1), Qc, a.ldq, Kc, a.ldk, F(0), P, C);
+        gdn_detail::gemm_nt_lower(n, dk, Kc, a.ldk, Kc, a.ldk, Am, C);
+        gdn_detail::gemm_nt_lower(n, dk, Qc, a.ldq, Kc, a.ldk, P, C);
         for (int64_t r = 0; r < n; ++r) {
           F* ar = &Am[r * C];
           F* pr = &P[r * C];
@@ -110,7 +110,7 @@ void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
             ar[c] *= bet[r] * e;
             pr[c] *= e;
           }
-          std::fill(pr + r + 1, pr + n, F(0));
+          std::fill(pr + r + 1, pr + n, F(0));  // the lower-triangular product below reads the diagonal blocks
         }
         // F4-F6: (I + A) [U | W] = [diag(β) V | diag(β e^γ) K] by a triangular solve.
         F* W = Z;
@@ -128,7 +128,7 @@ void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
         gemm(false, false, 2 * n, dv, dk, F(1), Z, dk, S, dv, F(0), G, dv);
         for (int64_t i = 0; i < n * dv; ++i) U[i] -= G[i];
         for (int64_t r = 0; r < n; ++r) std::copy_n(&G[(n + r) * dv], dv, a.out + (c0 + r) * a.ldo + h * dv);
-        gemm(false, false, n, dv, n, F(1), P, C, U, dv, F(1), a.out + c0 * a.ldo + h * dv, a.ldo);
+        gdn_detail::gemm_lower_nn(n, dv, P, C, U, dv, a.out + c0 * a.ldo + h * dv, a.ldo);
         // F10: S1 = e^{γ_n} S0 + (diag(e^{γ_n − γ}) K)ᵀ Vn; W's rows are free to hold the scaled keys.
         const F gl = gam[n - 1];
         for (int64_t r = 0; r < n; ++r) {

@@ -40,8 +40,8 @@ struct ChunkWork {
       eg[r] = std::exp(run);
       bet[r] = beta[r * stride];
     }
-    gemm(false, true, n, n, dk, F(1), Kc, ldk, Kc, ldk, F(0), KK, C);  // F2, F3, F8
-    gemm(false, true, n, n, dk, F(1), Qc, ldq, Kc, ldk, F(0), P, C);
+    gdn_detail::gemm_nt_lower(n, dk, Kc, ldk, Kc, ldk, KK, C);  // F2, F3, F8
+    gdn_detail::gemm_nt_lower(n, dk, Qc, ldq, Kc, ldk, P, C);
     for (int64_t r = 0; r < n; ++r) {
       F* er = &E[r * C]; F* ar = &A[r * C]; F* pr = &P[r * C]; const F* kr = &KK[r * C];
       for (int64_t c = 0; c <= r; ++c) {

@@ -24,6 +24,24 @@ inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha
               int(ldc));
 }
 
+// The on-and-below-diagonal part of C[n,n] = A[n,K] · B[n,K]ᵀ (entries above may be left stale): the top-left
+// and bottom row blocks cover it with 3/4 of the full product's work.
+template <class F>
+void gemm_nt_lower(int64_t n, int64_t K, const F* A, int64_t lda, const F* B, int64_t ldb, F* C, int64_t ldc) {
+  const int64_t h = n / 2;
+  if (h > 0) gemm(false, true, h, h, K, F(1), A, lda, B, ldb, F(0), C, ldc);
+  gemm(false, true, n - h, n, K, F(1), A + h * lda, lda, B, ldb, F(0), C + h * ldc, ldc);
+}
+
+// C[n,N] += L · B for L [n,n] lower triangular; entries above the diagonal must be zero inside the two diagonal
+// blocks (h = n/2), the top-right block is never read.
+template <class F>
+void gemm_lower_nn(int64_t n, int64_t N, const F* L, int64_t ldl, const F* B, int64_t ldb, F* C, int64_t ldc) {
+  const int64_t h = n / 2;
+  if (h > 0) gemm(false, false, h, N, h, F(1), L, ldl, B, ldb, F(1), C, ldc);
+  gemm(false, false, n - h, N, n, F(1), L + h * ldl, ldl, B, ldb, F(1), C + h * ldc, ldc);
+}
+
 // B[M,N] ← (I + L)^-1 B (ta = false) or (I + L)^-T B (ta = true), L the strictly lower part of A [M,M];
 // the diagonal and upper part of A are never read.
 inline void unit_lower_solve(bool ta, int64_t M, int64_t N, const float* A, int64_t lda, float* B, int64_t ldb) {
