@@ -4,125 +4,140 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/gdn_blas.h"
+
 namespace hyb {
 
+// Two sweeps over the state per token instead of four: the first reads e^{g}S once for both Sᵀk and Sᵀq
+// (o = (e^{g}S + k δᵀ)ᵀ q = e^{g}Sᵀq + δ (k·q)), the second applies decay and the rank-1 update together.
+// The inner loops run along a state row, so they vectorise over dv.
 template <class F>
 void gdn_recurrent(const GdnArgs<F>& a) {
   const int64_t ratio = a.Hv / a.Hk, dk = a.dk, dv = a.dv;
-#pragma omp parallel for schedule(static) if (a.Hv > 1 && a.T * dk * dv > 4096)
-  for (int64_t h = 0; h < a.Hv; ++h) {
-    F* S = a.state + h * dk * dv;
-    const int64_t kh = h / ratio;
-    std::vector<F> delta(dv);
-    for (int64_t t = 0; t < a.T; ++t) {
-      const F* q = a.q + t * a.ldq + kh * dk;
-      const F* k = a.k + t * a.ldk + kh * dk;
-      const F* v = a.v + t * a.ldv + h * dv;
-      const F decay = std::exp(a.g[t * a.Hv + h]), beta = a.beta[t * a.Hv + h];
-      for (int64_t j = 0; j < dv * dk; ++j) S[j] *= decay;
-      for (int64_t j = 0; j < dv; ++j) delta[j] = 0;
-      for (int64_t i = 0; i < dk; ++i)
-        for (int64_t j = 0; j < dv; ++j) delta[j] += S[i * dv + j] * k[i];
-      for (int64_t j = 0; j < dv; ++j) delta[j] = beta * (v[j] - delta[j]);
-      for (int64_t i = 0; i < dk; ++i)
-        for (int64_t j = 0; j < dv; ++j) S[i * dv + j] += k[i] * delta[j];
-      F* o = a.out + t * a.ldo + h * dv;
-      for (int64_t j = 0; j < dv; ++j) o[j] = 0;
-      for (int64_t i = 0; i < dk; ++i)
-        for (int64_t j = 0; j < dv; ++j) o[j] += S[i * dv + j] * q[i];
+#pragma omp parallel if (a.Hv > 1 && a.T * a.Hv * dk * dv > 32768)
+  {
+    F* const sk_ = gdn_detail::thread_scratch<F>(size_t(3 * dv));
+    F* const sq_ = sk_ + dv;
+    F* const de = sq_ + dv;
+#pragma omp for schedule(static)
+    for (int64_t h = 0; h < a.Hv; ++h) {
+      F* S = a.state + h * dk * dv;
+      const int64_t kh = h / ratio;
+      for (int64_t t = 0; t < a.T; ++t) {
+        const F* q = a.q + t * a.ldq + kh * dk;
+        const F* k = a.k + t * a.ldk + kh * dk;
+        const F* v = a.v + t * a.ldv + h * dv;
+        const F decay = std::exp(a.g[t * a.Hv + h]), beta = a.beta[t * a.Hv + h];
+        F kq = 0;
+        for (int64_t i = 0; i < dk; ++i) kq += k[i] * q[i];
+        // Column blocks of kJ keep both accumulators in registers for the whole sweep down the rows.
+        constexpr int64_t kJ = 32;
+        int64_t j0 = 0;
+        for (; j0 + kJ <= dv; j0 += kJ) {
+          F ak[kJ] = {}, aq[kJ] = {};
+          for (int64_t i = 0; i < dk; ++i) {
+            const F ki = k[i], qi = q[i];
+            const F* Si = S + i * dv + j0;
+#pragma omp simd
+            for (int64_t j = 0; j < kJ; ++j) { ak[j] += ki * Si[j]; aq[j] += qi * Si[j]; }
+          }
+          std::copy_n(ak, kJ, sk_ + j0);
+          std::copy_n(aq, kJ, sq_ + j0);
+        }
+        if (j0 < dv) {
+          std::fill(sk_ + j0, sk_ + dv, F(0));
+          std::fill(sq_ + j0, sq_ + dv, F(0));
+          for (int64_t i = 0; i < dk; ++i) {
+            const F ki = k[i], qi = q[i];
+            const F* Si = S + i * dv;
+            for (int64_t j = j0; j < dv; ++j) { sk_[j] += ki * Si[j]; sq_[j] += qi * Si[j]; }
+          }
+        }
+        F* o = a.out + t * a.ldo + h * dv;
+#pragma omp simd
+        for (int64_t j = 0; j < dv; ++j) {
+          de[j] = beta * (v[j] - decay * sk_[j]);
+          o[j] = decay * sq_[j] + kq * de[j];
+        }
+        for (int64_t i = 0; i < dk; ++i) {
+          const F ki = k[i];
+          F* Si = S + i * dv;
+#pragma omp simd
+          for (int64_t j = 0; j < dv; ++j) Si[j] = decay * Si[j] + ki * de[j];
+        }
+      }
     }
   }
 }
 
+// Per chunk every step is a small dense product (spec §5.1 tags F1..F10); the only per-token work left is
+// scaling rows and the n²/2 exponentials of the decay mask.
 template <class F>
 void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
+  using gdn_detail::gemm;
   const int64_t ratio = a.Hv / a.Hk, dk = a.dk, dv = a.dv;
 #pragma omp parallel
   {
-    std::vector<F> gam(C), bet(C), A(C * C), QK(C * C), U(C * dv), W(C * dk), X(dv);
+    // Z holds [W; diag(e^γ) Q] stacked so one product with S0 serves both F7 and F9; G receives it.
+    F* const base = gdn_detail::thread_scratch<F>(size_t(3 * C + 2 * C * C + C * dv + 2 * C * dk + 2 * C * dv));
+    F* const gam = base; F* const eg = gam + C; F* const bet = eg + C;
+    F* const Am = bet + C; F* const P = Am + C * C; F* const U = P + C * C; F* const Z = U + C * dv;
+    F* const G = Z + 2 * C * dk;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t h = 0; h < a.Hv; ++h) {
       F* S = a.state + h * dk * dv;
       const int64_t kh = h / ratio;
       for (int64_t c0 = 0; c0 < a.T; c0 += C) {
         const int64_t n = std::min(C, a.T - c0);
-        auto Q = [&](int64_t r) { return a.q + (c0 + r) * a.ldq + kh * dk; };
-        auto K = [&](int64_t r) { return a.k + (c0 + r) * a.ldk + kh * dk; };
-        auto V = [&](int64_t r) { return a.v + (c0 + r) * a.ldv + h * dv; };
-        // F1: inclusive cumulative log-decay inside the chunk.
-        F run = 0;
+        const F* Kc = a.k + c0 * a.ldk + kh * dk;
+        const F* Qc = a.q + c0 * a.ldq + kh * dk;
+        const F* Vc = a.v + c0 * a.ldv + h * dv;
+        F run = 0;  // F1
         for (int64_t r = 0; r < n; ++r) {
           run += a.g[(c0 + r) * a.Hv + h];
           gam[r] = run;
+          eg[r] = std::exp(run);
           bet[r] = a.beta[(c0 + r) * a.Hv + h];
         }
-        // F2/F3/F8: decayed key-key (strictly lower) and query-key (with diagonal) products.
-        for (int64_t r = 0; r < n; ++r)
+        // F2, F3, F8: both Gram products in full, then the decay mask on and below the diagonal.
+        gdn_detail::gemm_nt_lower(n, dk, Kc, a.ldk, Kc, a.ldk, Am, C);
+        gdn_detail::gemm_nt_lower(n, dk, Qc, a.ldq, Kc, a.ldk, P, C);
+        for (int64_t r = 0; r < n; ++r) {
+          F* ar = &Am[r * C];
+          F* pr = &P[r * C];
           for (int64_t c = 0; c <= r; ++c) {
-            const F* kr = K(r); const F* kc = K(c); const F* qr = Q(r);
-            F kk = 0, qk = 0;
-            for (int64_t i = 0; i < dk; ++i) { kk += kr[i] * kc[i]; qk += qr[i] * kc[i]; }
-            const F e = std::exp(gam[r] - gam[c]);  // c ≤ r, so the exponent is ≤ 0
-            A[r * C + c] = c < r ? bet[r] * e * kk : F(0);
-            QK[r * C + c] = qk * e;
+            const F e = std::exp(gam[r] - gam[c]);  // c ≤ r: exponent ≤ 0
+            ar[c] *= bet[r] * e;
+            pr[c] *= e;
           }
-        // F4-F6: forward substitution of (I + A) [U | W] = [diag(β) V | diag(β e^γ) K].
-        for (int64_t r = 0; r < n; ++r) {
-          F* u = &U[r * dv];
-          F* w = &W[r * dk];
-          const F* v = V(r); const F* k = K(r);
-          const F bw = bet[r] * std::exp(gam[r]);
-          for (int64_t j = 0; j < dv; ++j) u[j] = bet[r] * v[j];
-          for (int64_t i = 0; i < dk; ++i) w[i] = bw * k[i];
-          for (int64_t c = 0; c < r; ++c) {
-            const F arc = A[r * C + c];
-            const F* uc = &U[c * dv]; const F* wc = &W[c * dk];
-            for (int64_t j = 0; j < dv; ++j) u[j] -= arc * uc[j];
-            for (int64_t i = 0; i < dk; ++i) w[i] -= arc * wc[i];
-          }
+          std::fill(pr + r + 1, pr + n, F(0));  // the lower-triangular product below reads the diagonal blocks
         }
-        // F7: Vn = U − W S0 (in place in U).
+        // F4-F6: (I + A) [U | W] = [diag(β) V | diag(β e^γ) K] by a triangular solve.
+        F* W = Z;
+        F* Qs = Z + n * dk;
         for (int64_t r = 0; r < n; ++r) {
-          F* u = &U[r * dv];
-          const F* w = &W[r * dk];
-          for (int64_t i = 0; i < dk; ++i) {
-            const F wi = w[i];
-            const F* Si = S + i * dv;
-            for (int64_t j = 0; j < dv; ++j) u[j] -= wi * Si[j];
-          }
+          const F* v = Vc + r * a.ldv; const F* k = Kc + r * a.ldk; const F* q = Qc + r * a.ldq;
+          F* u = &U[r * dv]; F* w = W + r * dk; F* qs = Qs + r * dk;
+          const F b = bet[r], be = bet[r] * eg[r], e = eg[r];
+          for (int64_t j = 0; j < dv; ++j) u[j] = b * v[j];
+          for (int64_t i = 0; i < dk; ++i) { w[i] = be * k[i]; qs[i] = e * q[i]; }
         }
-        // F9: O = diag(e^γ) Q S0 + P Vn.
-        for (int64_t r = 0; r < n; ++r) {
-          F* o = a.out + (c0 + r) * a.ldo + h * dv;
-          const F* q = Q(r);
-          for (int64_t j = 0; j < dv; ++j) X[j] = 0;
-          for (int64_t i = 0; i < dk; ++i) {
-            const F qi = q[i];
-            const F* Si = S + i * dv;
-            for (int64_t j = 0; j < dv; ++j) X[j] += qi * Si[j];
-          }
-          const F eg = std::exp(gam[r]);
-          for (int64_t j = 0; j < dv; ++j) X[j] *= eg;
-          for (int64_t c = 0; c <= r; ++c) {
-            const F p = QK[r * C + c];
-            const F* vn = &U[c * dv];
-            for (int64_t j = 0; j < dv; ++j) X[j] += p * vn[j];
-          }
-          for (int64_t j = 0; j < dv; ++j) o[j] = X[j];
-        }
-        // F10: S1 = e^{γ_n} S0 + Σ_r e^{γ_n − γ_r} k_r Vn_rᵀ.
-        const F gl = gam[n - 1], egl = std::exp(gl);
-        for (int64_t i = 0; i < dk * dv; ++i) S[i] *= egl;
+        gdn_detail::unit_lower_solve(false, n, dv, Am, C, U, dv);
+        gdn_detail::unit_lower_solve(false, n, dk, Am, C, W, dk);
+        // [W; diag(e^γ) Q] · S0, then F7 Vn = U − W S0 (in U) and F9 O = diag(e^γ) Q S0 + P Vn.
+        gemm(false, false, 2 * n, dv, dk, F(1), Z, dk, S, dv, F(0), G, dv);
+        for (int64_t i = 0; i < n * dv; ++i) U[i] -= G[i];
+        for (int64_t r = 0; r < n; ++r) std::copy_n(&G[(n + r) * dv], dv, a.out + (c0 + r) * a.ldo + h * dv);
+        gdn_detail::gemm_lower_nn(n, dv, P, C, U, dv, a.out + c0 * a.ldo + h * dv, a.ldo);
+        // F10: S1 = e^{γ_n} S0 + (diag(e^{γ_n − γ}) K)ᵀ Vn; W's rows are free to hold the scaled keys.
+        const F gl = gam[n - 1];
         for (int64_t r = 0; r < n; ++r) {
           const F e = std::exp(gl - gam[r]);
-          const F* k = K(r);
-          const F* vn = &U[r * dv];
-          for (int64_t i = 0; i < dk; ++i) {
-            const F ki = e * k[i];
-            F* Si = S + i * dv;
-            for (int64_t j = 0; j < dv; ++j) Si[j] += ki * vn[j];
-          }
+          const F* k = Kc + r * a.ldk;
+          F* w = W + r * dk;
+          for (int64_t i = 0; i < dk; ++i) w[i] = e * k[i];
         }
+        gemm(true, false, dk, dv, n, F(1), W, dk, U, dv, eg[n - 1], S, dv);
       }
     }
   }

@@ -1,27 +1,37 @@
-// Chunked gated-delta-rule backward (spec §5.2; equation tags R1..R14 refer to it).
+// Chunked gated-delta-rule backward (spec §5.2; equation tags R1..R14 refer to it). Every O(n·d·d) and O(n²·d)
+// step is a small dense product or triangular solve; the per-token work left is row scalings and dot products.
 #include <algorithm>
 #include <cmath>
-#include <tuple>
 #include <vector>
 
 #include "kernels/gdn.h"
+#include "kernels/gdn_blas.h"
 
 namespace hyb {
 
 namespace {
 
+using gdn_detail::gemm;
+using gdn_detail::unit_lower_solve;
+
 // Everything the forward computes inside one chunk of one value head, rebuilt for the backward.
 template <class F>
 struct ChunkWork {
-  int64_t C, dk, dv, n = 0;
-  std::vector<F> gam, eg, bet, E, KK, P, A, Tm, U, W, Vn;
-  ChunkWork(int64_t C_, int64_t dk_, int64_t dv_)
-      : C(C_), dk(dk_), dv(dv_), gam(C), eg(C), bet(C), E(C * C), KK(C * C), P(C * C), A(C * C), Tm(C * C),
-        U(C * dv), W(C * dk), Vn(C * dv) {}
+  int64_t C = 0, dk = 0, dv = 0, n = 0;
+  F *gam, *eg, *bet, *E, *KK, *P, *A, *U, *W, *Vn, *Kt;
 
-  // Q(r), K(r), V(r) give row r of the chunk; S0 is the state entering it.
-  template <class RowQ, class RowK, class RowV>
-  void build(int64_t n_, const F* g, const F* beta, int64_t stride, RowQ Q, RowK K, RowV V, const F* S0) {
+  static int64_t floats(int64_t C, int64_t dk, int64_t dv) { return 3 * C + 4 * C * C + 2 * C * dv + 2 * C * dk; }
+  // Lays the arrays out in `mem`, which holds floats(C, dk, dv) elements.
+  void bind(F* mem, int64_t C_, int64_t dk_, int64_t dv_) {
+    C = C_; dk = dk_; dv = dv_;
+    gam = mem; eg = gam + C; bet = eg + C;
+    E = bet + C; KK = E + C * C; P = KK + C * C; A = P + C * C;
+    U = A + C * C; Vn = U + C * dv; W = Vn + C * dv; Kt = W + C * dk;
+  }
+
+  // Kc, Qc, Vc point at row 0 of the chunk; S0 is the state entering it.
+  void build(int64_t n_, const F* g, const F* beta, int64_t stride, const F* Qc, int64_t ldq, const F* Kc,
+             int64_t ldk, const F* Vc, int64_t ldv, const F* S0) {
     n = n_;
     F run = 0;
     for (int64_t r = 0; r < n; ++r) {  // F1
@@ -30,61 +40,40 @@ struct ChunkWork {
       eg[r] = std::exp(run);
       bet[r] = beta[r * stride];
     }
-    for (int64_t r = 0; r < n; ++r)  // F2, F3, F8
+    gdn_detail::gemm_nt_lower(n, dk, Kc, ldk, Kc, ldk, KK, C);  // F2, F3, F8
+    gdn_detail::gemm_nt_lower(n, dk, Qc, ldq, Kc, ldk, P, C);
+    for (int64_t r = 0; r < n; ++r) {
+      F* er = &E[r * C]; F* ar = &A[r * C]; F* pr = &P[r * C]; const F* kr = &KK[r * C];
       for (int64_t c = 0; c <= r; ++c) {
-        const F* kr = K(r); const F* kc = K(c); const F* qr = Q(r);
-        F kk = 0, qk = 0;
-        for (int64_t i = 0; i < dk; ++i) { kk += kr[i] * kc[i]; qk += qr[i] * kc[i]; }
-        const F e = std::exp(gam[r] - gam[c]);  // c ≤ r: exponent ≤ 0
-        E[r * C + c] = e;
-        KK[r * C + c] = kk;
-        P[r * C + c] = qk * e;
-        A[r * C + c] = c < r ? bet[r] * e * kk : F(0);
+        er[c] = std::exp(gam[r] - gam[c]);  // c ≤ r: exponent ≤ 0
+        ar[c] = c < r ? bet[r] * er[c] * kr[c] : F(0);
       }
-    for (int64_t r = 0; r < n; ++r) {  // F4: Tm = (I + A)^-1 by forward substitution
-      F* tr = &Tm[r * C];
-      for (int64_t c = 0; c < r; ++c) {
-        F s = 0;
-        for (int64_t m = c; m < r; ++m) s += A[r * C + m] * Tm[m * C + c];
-        tr[c] = -s;
-      }
-      tr[r] = 1;
+      for (int64_t c = 0; c <= r; ++c) pr[c] *= er[c];
+      std::fill(pr + r + 1, pr + n, F(0));
     }
-    for (int64_t r = 0; r < n; ++r) {  // F5, F6, F7
+    for (int64_t r = 0; r < n; ++r) {  // F4-F6 right-hand sides
+      const F* v = Vc + r * ldv; const F* k = Kc + r * ldk;
       F* u = &U[r * dv]; F* w = &W[r * dk];
-      std::fill(u, u + dv, F(0));
-      std::fill(w, w + dk, F(0));
-      for (int64_t c = 0; c <= r; ++c) {
-        const F t = Tm[r * C + c];
-        const F tb = t * bet[c], tbe = tb * eg[c];
-        const F* v = V(c); const F* k = K(c);
-        for (int64_t j = 0; j < dv; ++j) u[j] += tb * v[j];
-        for (int64_t i = 0; i < dk; ++i) w[i] += tbe * k[i];
-      }
-      F* vn = &Vn[r * dv];
-      for (int64_t j = 0; j < dv; ++j) vn[j] = u[j];
-      for (int64_t i = 0; i < dk; ++i) {
-        const F wi = w[i];
-        const F* Si = S0 + i * dv;
-        for (int64_t j = 0; j < dv; ++j) vn[j] -= wi * Si[j];
-      }
+      const F b = bet[r], be = bet[r] * eg[r];
+      for (int64_t j = 0; j < dv; ++j) u[j] = b * v[j];
+      for (int64_t i = 0; i < dk; ++i) w[i] = be * k[i];
+    }
+    unit_lower_solve(false, n, dv, A, C, U, dv);
+    unit_lower_solve(false, n, dk, A, C, W, dk);
+    std::copy_n(U, n * dv, Vn);  // F7
+    gemm(false, false, n, dv, dk, F(-1), W, dk, S0, dv, F(1), Vn, dv);
+    const F gn = gam[n - 1];  // K̃ = diag(e^{γ_n − γ}) K
+    for (int64_t r = 0; r < n; ++r) {
+      const F e = std::exp(gn - gam[r]);
+      const F* k = Kc + r * ldk;
+      F* kt = &Kt[r * dk];
+      for (int64_t i = 0; i < dk; ++i) kt[i] = e * k[i];
     }
   }
 
-  // F10: S ← e^{γ_n} S + Σ_r e^{γ_n − γ_r} k_r Vn_rᵀ.
-  template <class RowK>
-  void advance(F* S, RowK K) const {
-    const F gl = gam[n - 1], egl = std::exp(gl);
-    for (int64_t i = 0; i < dk * dv; ++i) S[i] *= egl;
-    for (int64_t r = 0; r < n; ++r) {
-      const F e = std::exp(gl - gam[r]);
-      const F* k = K(r); const F* vn = &Vn[r * dv];
-      for (int64_t i = 0; i < dk; ++i) {
-        const F ki = e * k[i];
-        F* Si = S + i * dv;
-        for (int64_t j = 0; j < dv; ++j) Si[j] += ki * vn[j];
-      }
-    }
+  // F10: S ← e^{γ_n} S + K̃ᵀ Vn.
+  void advance(F* S) const {
+    gemm(true, false, dk, dv, n, F(1), Kt, dk, Vn, dv, eg[n - 1], S, dv);
   }
 };
 
@@ -97,10 +86,29 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
   // One key head per task: dq/dk of a key head collect the contributions of all its value heads.
 #pragma omp parallel
   {
-    ChunkWork<F> cw(C, dk, dv);
-    std::vector<F> states(size_t(nch * dk * dv)), S(dk * dv), dS(dk * dv), dS0(dk * dv);
-    std::vector<F> dVn(C * dv), X(C * dv), dW(C * dk), Y(C * dk), dQ(C * dk), dK(C * dk), SdO(C * dk),
-        dSVn(C * dk), dP(C * C), dA(C * C), dgam(C);
+    // The forward sweep keeps every chunk's intermediates for the backward sweep instead of rebuilding them:
+    // O(T·(C + dk + dv)) memory per thread, and a third less arithmetic than recomputing.
+    const int64_t per_chunk = ChunkWork<F>::floats(C, dk, dv) + dk * dv;
+    const int64_t per_thread = 3 * dk * dv + 2 * C * dv + 6 * C * dk + 3 * C * C + C;
+    F* p = gdn_detail::thread_scratch<F>(size_t(nch * per_chunk + per_thread));
+    std::vector<ChunkWork<F>> works(static_cast<size_t>(nch));
+    for (auto& w : works) { w.bind(p, C, dk, dv); p += ChunkWork<F>::floats(C, dk, dv); }
+    F* const states = p; p += nch * dk * dv;
+    F* const S = p; p += dk * dv;
+    F* dS = p; p += dk * dv;
+    F* dS0 = p; p += dk * dv;
+    F* const dVn = p; p += C * dv;
+    F* const X = p; p += C * dv;
+    F* const Y = p; p += C * dk;
+    F* const dQ = p; p += C * dk;
+    F* const dK = p; p += C * dk;
+    F* const SdO = p; p += C * dk;
+    F* const dSVn = p; p += C * dk;
+    F* const Qt = p; p += C * dk;
+    F* const DV = p; p += C * C;
+    F* const dP = p; p += C * C;
+    F* const dA = p; p += C * C;
+    F* const dgam = p;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t kh = 0; kh < a.Hk; ++kh) {
       for (int64_t t = 0; t < T; ++t) {
@@ -108,144 +116,95 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
         std::fill_n(d.dk + t * d.lddk + kh * dk, dk, F(0));
       }
       for (int64_t h = kh * ratio; h < (kh + 1) * ratio; ++h) {
-        auto rows = [&](int64_t c0) {
-          auto Q = [&, c0](int64_t r) { return a.q + (c0 + r) * a.ldq + kh * dk; };
-          auto K = [&, c0](int64_t r) { return a.k + (c0 + r) * a.ldk + kh * dk; };
-          auto V = [&, c0](int64_t r) { return a.v + (c0 + r) * a.ldv + h * dv; };
-          return std::make_tuple(Q, K, V);
+        auto build = [&](ChunkWork<F>& cw, int64_t c0, int64_t n, const F* S0) {
+          cw.build(n, a.g + c0 * Hv + h, a.beta + c0 * Hv + h, Hv, a.q + c0 * a.ldq + kh * dk, a.ldq,
+                   a.k + c0 * a.ldk + kh * dk, a.ldk, a.v + c0 * a.ldv + h * dv, a.ldv, S0);
         };
         // Forward sweep: the state entering every chunk.
-        if (a.state) std::copy_n(a.state + h * dk * dv, dk * dv, S.begin());
-        else std::fill(S.begin(), S.end(), F(0));
+        if (a.state) std::copy_n(a.state + h * dk * dv, dk * dv, S);
+        else std::fill_n(S, dk * dv, F(0));
         for (int64_t ci = 0; ci < nch; ++ci) {
           const int64_t c0 = ci * C, n = std::min(C, T - c0);
-          std::copy(S.begin(), S.end(), states.begin() + ci * dk * dv);
-          if (ci == nch - 1) break;
-          auto [Q, K, V] = rows(c0);
-          cw.build(n, a.g + c0 * Hv + h, a.beta + c0 * Hv + h, Hv, Q, K, V, S.data());
-          cw.advance(S.data(), K);
+          std::copy_n(S, dk * dv, states + ci * dk * dv);
+          build(works[size_t(ci)], c0, n, S);
+          if (ci < nch - 1) works[size_t(ci)].advance(S);
         }
         // Backward sweep, chunks in reverse.
-        if (d.dstate_final) std::copy_n(d.dstate_final + h * dk * dv, dk * dv, dS.begin());
-        else std::fill(dS.begin(), dS.end(), F(0));
+        if (d.dstate_final) std::copy_n(d.dstate_final + h * dk * dv, dk * dv, dS);
+        else std::fill_n(dS, dk * dv, F(0));
         for (int64_t ci = nch - 1; ci >= 0; --ci) {
           const int64_t c0 = ci * C, n = std::min(C, T - c0);
-          const F* S0 = states.data() + ci * dk * dv;
-          auto [Q, K, V] = rows(c0);
-          cw.build(n, a.g + c0 * Hv + h, a.beta + c0 * Hv + h, Hv, Q, K, V, S0);
-          const F* gam = cw.gam.data(); const F* eg = cw.eg.data(); const F* bet = cw.bet.data();
-          const F gn = gam[n - 1], egn = std::exp(gn);
-          auto dO = [&](int64_t r) { return d.dout + (c0 + r) * d.lddo + h * dv; };
-          std::fill(dgam.begin(), dgam.end(), F(0));
+          const F* S0 = states + ci * dk * dv;
+          const ChunkWork<F>& cw = works[size_t(ci)];
+          const F* Kc = a.k + c0 * a.ldk + kh * dk;
+          const F* Qc = a.q + c0 * a.ldq + kh * dk;
+          const F* Vc = a.v + c0 * a.ldv + h * dv;
+          const F* dO = d.dout + c0 * d.lddo + h * dv;
+          const F* gam = cw.gam; const F* eg = cw.eg; const F* bet = cw.bet;
+          const F gn = gam[n - 1], egn = eg[n - 1];
+          std::fill_n(dgam, n, F(0));
 
-          // R1: dVn_c = Σ_{r≥c} P_rc dO_r + e^{γn−γc} dS1ᵀ k_c
-          for (int64_t c = 0; c < n; ++c) {
-            F* o = &dVn[c * dv];
-            std::fill(o, o + dv, F(0));
-            for (int64_t r = c; r < n; ++r) {
-              const F p = cw.P[r * C + c];
-              const F* g = dO(r);
-              for (int64_t j = 0; j < dv; ++j) o[j] += p * g[j];
-            }
-            const F e = std::exp(gn - gam[c]);
-            const F* k = K(c);
-            for (int64_t i = 0; i < dk; ++i) {
-              const F ki = e * k[i];
-              const F* dSi = &dS[i * dv];
-              for (int64_t j = 0; j < dv; ++j) o[j] += ki * dSi[j];
-            }
-          }
-          // S0·dO_r and dS1·Vn_r (both [dk]) feed R4, R5 and R13.
-          for (int64_t r = 0; r < n; ++r) {
-            const F* g = dO(r); const F* vn = &cw.Vn[r * dv];
-            for (int64_t i = 0; i < dk; ++i) {
-              const F* Si = S0 + i * dv; const F* dSi = &dS[i * dv];
-              F s1 = 0, s2 = 0;
-              for (int64_t j = 0; j < dv; ++j) { s1 += Si[j] * g[j]; s2 += dSi[j] * vn[j]; }
-              SdO[r * dk + i] = s1;
-              dSVn[r * dk + i] = s2;
-            }
-          }
+          // R1: dVn = Pᵀ dO + K̃ dS1
+          gemm(true, false, n, dv, n, F(1), cw.P, C, dO, d.lddo, F(0), dVn, dv);
+          gemm(false, false, n, dv, dk, F(1), cw.Kt, dk, dS, dv, F(1), dVn, dv);
+          // dO S0ᵀ and Vn dS1ᵀ (rows [dk]) feed R4, R5 and R13; dO Vnᵀ feeds R3.
+          gemm(false, true, n, dk, dv, F(1), dO, d.lddo, S0, dv, F(0), SdO, dk);
+          gemm(false, true, n, dk, dv, F(1), cw.Vn, dv, dS, dv, F(0), dSVn, dk);
+          gemm(false, true, n, n, dv, F(1), dO, d.lddo, cw.Vn, dv, F(0), DV, C);
           // R3 and the P terms of R13.
           for (int64_t r = 0; r < n; ++r) {
-            const F* g = dO(r);
-            for (int64_t c = 0; c <= r; ++c) {
-              const F* vn = &cw.Vn[c * dv];
-              F s = 0;
-              for (int64_t j = 0; j < dv; ++j) s += g[j] * vn[j];
-              dP[r * C + c] = s * cw.E[r * C + c];
-              if (c < r) {
-                const F term = s * cw.P[r * C + c];
-                dgam[r] += term;
-                dgam[c] -= term;
-              }
+            const F* dvr = &DV[r * C]; const F* er = &cw.E[r * C]; const F* pr = &cw.P[r * C];
+            F* dpr = &dP[r * C];
+            F acc = 0;
+            for (int64_t c = 0; c < r; ++c) {
+              dpr[c] = dvr[c] * er[c];
+              const F term = dvr[c] * pr[c];
+              acc += term;
+              dgam[c] -= term;
             }
+            dpr[r] = dvr[r];  // E_rr = 1
+            dgam[r] += acc;
+            std::fill(dpr + r + 1, dpr + n, F(0));
           }
-          // R4, R5 (+ the decay terms of R13).
+          // R4, R5 row parts (+ the decay terms of R13), then the dP products.
           for (int64_t r = 0; r < n; ++r) {
-            F* dq = &dQ[r * dk]; F* dkr = &dK[r * dk];
-            const F* q = Q(r); const F* k = K(r);
+            F* dq = &dQ[r * dk]; F* dkr = &dK[r * dk]; F* qt = &Qt[r * dk];
+            const F* q = Qc + r * a.ldq; const F* k = Kc + r * a.ldk;
+            const F* sdo = &SdO[r * dk]; const F* dsv = &dSVn[r * dk];
+            const F e = std::exp(gn - gam[r]);
             F qs = 0, kh2 = 0;
             for (int64_t i = 0; i < dk; ++i) {
-              dq[i] = eg[r] * SdO[r * dk + i];
-              qs += q[i] * SdO[r * dk + i];
-              kh2 += k[i] * dSVn[r * dk + i];
+              dq[i] = eg[r] * sdo[i];
+              qt[i] = eg[r] * q[i];
+              dkr[i] = e * dsv[i];
+              qs += q[i] * sdo[i];
+              kh2 += k[i] * dsv[i];
             }
             dgam[r] += eg[r] * qs;
-            const F e = std::exp(gn - gam[r]);
             const F hr = e * kh2;
             dgam[n - 1] += hr;
             dgam[r] -= hr;
-            for (int64_t i = 0; i < dk; ++i) dkr[i] = e * dSVn[r * dk + i];
           }
-          for (int64_t r = 0; r < n; ++r)
-            for (int64_t c = 0; c <= r; ++c) {
-              const F p = dP[r * C + c];
-              const F* kc = K(c); const F* qr = Q(r);
-              F* dqr = &dQ[r * dk]; F* dkc = &dK[c * dk];
-              for (int64_t i = 0; i < dk; ++i) { dqr[i] += p * kc[i]; dkc[i] += p * qr[i]; }
-            }
+          gemm(false, false, n, dk, n, F(1), dP, C, Kc, a.ldk, F(1), dQ, dk);
+          gemm(true, false, n, dk, n, F(1), dP, C, Qc, a.ldq, F(1), dK, dk);
           {  // e^{γn} ⟨S0, dS1⟩
             F s = 0;
             for (int64_t i = 0; i < dk * dv; ++i) s += S0[i] * dS[i];
             dgam[n - 1] += egn * s;
           }
-          // R2: dS0 = Σ_r e^{γr} q_r dO_rᵀ + e^{γn} dS1 − Σ_r W_r dVn_rᵀ
+          // R2: dS0 = e^{γn} dS1 + Q̃ᵀ dO − Wᵀ dVn
           for (int64_t i = 0; i < dk * dv; ++i) dS0[i] = egn * dS[i];
-          for (int64_t r = 0; r < n; ++r) {
-            const F* q = Q(r); const F* g = dO(r); const F* w = &cw.W[r * dk]; const F* dvn = &dVn[r * dv];
-            for (int64_t i = 0; i < dk; ++i) {
-              const F qi = eg[r] * q[i], wi = w[i];
-              F* o = &dS0[i * dv];
-              for (int64_t j = 0; j < dv; ++j) o[j] += qi * g[j] - wi * dvn[j];
-            }
-          }
-          // R6: dW_r = −S0 dVn_r
-          for (int64_t r = 0; r < n; ++r) {
-            const F* dvn = &dVn[r * dv];
-            for (int64_t i = 0; i < dk; ++i) {
-              const F* Si = S0 + i * dv;
-              F s = 0;
-              for (int64_t j = 0; j < dv; ++j) s += Si[j] * dvn[j];
-              dW[r * dk + i] = -s;
-            }
-          }
-          // R7: X = Tmᵀ dVn, Y = Tmᵀ dW
-          for (int64_t r = 0; r < n; ++r) {
-            F* x = &X[r * dv]; F* y = &Y[r * dk];
-            std::fill(x, x + dv, F(0));
-            std::fill(y, y + dk, F(0));
-            for (int64_t m = r; m < n; ++m) {
-              const F t = cw.Tm[m * C + r];
-              const F* a1 = &dVn[m * dv]; const F* a2 = &dW[m * dk];
-              for (int64_t j = 0; j < dv; ++j) x[j] += t * a1[j];
-              for (int64_t i = 0; i < dk; ++i) y[i] += t * a2[i];
-            }
-          }
+          gemm(true, false, dk, dv, n, F(1), Qt, dk, dO, d.lddo, F(1), dS0, dv);
+          gemm(true, false, dk, dv, n, F(-1), cw.W, dk, dVn, dv, F(1), dS0, dv);
+          // R6, R7: Y = Tmᵀ dW with dW = −dVn S0ᵀ; X = Tmᵀ dVn.
+          gemm(false, true, n, dk, dv, F(-1), dVn, dv, S0, dv, F(0), Y, dk);
+          std::copy_n(dVn, n * dv, X);
+          unit_lower_solve(true, n, dv, cw.A, C, X, dv);
+          unit_lower_solve(true, n, dk, cw.A, C, Y, dk);
           // R8, R9 and the W term of R13.
           for (int64_t r = 0; r < n; ++r) {
             const F* x = &X[r * dv]; const F* y = &Y[r * dk];
-            const F* v = V(r); const F* k = K(r);
+            const F* v = Vc + r * a.ldv; const F* k = Kc + r * a.ldk;
             F* dvo = d.dv + (c0 + r) * d.lddv + h * dv;
             F xv = 0, yk = 0;
             for (int64_t j = 0; j < dv; ++j) { dvo[j] = bet[r] * x[j]; xv += x[j] * v[j]; }
@@ -256,30 +215,28 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
             F* dkr = &dK[r * dk];
             for (int64_t i = 0; i < dk; ++i) dkr[i] += s * y[i];
           }
-          // R11 via dA = −(X Uᵀ + Y Wᵀ) (strictly lower), then R12 and the A term of R13.
-          for (int64_t r = 1; r < n; ++r) {
-            const F* x = &X[r * dv]; const F* y = &Y[r * dk];
-            const F* kr = K(r);
-            F* dkr = &dK[r * dk];
-            F dbr = 0;
+          // R11 via dA = −(X Uᵀ + Y Wᵀ) (strictly lower used), then R12 and the A term of R13. The two key
+          // terms of R12 are one product with the symmetric M = B + Bᵀ, B_rc = β_r dA_rc E_rc (c < r).
+          gemm(false, true, n, n, dv, F(-1), X, dv, cw.U, dv, F(0), dA, C);
+          gemm(false, true, n, n, dk, F(-1), Y, dk, cw.W, dk, F(1), dA, C);
+          F* M = DV;
+          for (int64_t r = 0; r < n; ++r) {
+            const F* dar = &dA[r * C]; const F* ar = &cw.A[r * C]; const F* er = &cw.E[r * C];
+            const F* kkr = &cw.KK[r * C];
+            F dbr = 0, acc = 0;
+            M[r * C + r] = 0;
             for (int64_t c = 0; c < r; ++c) {
-              const F* u = &cw.U[c * dv]; const F* w = &cw.W[c * dk];
-              F s = 0;
-              for (int64_t j = 0; j < dv; ++j) s += x[j] * u[j];
-              for (int64_t i = 0; i < dk; ++i) s += y[i] * w[i];
-              const F da = -s;
-              const F term = da * cw.A[r * C + c];
-              dgam[r] += term;
+              const F term = dar[c] * ar[c];
+              acc += term;
               dgam[c] -= term;
-              const F G = da * cw.E[r * C + c];
-              dbr += G * cw.KK[r * C + c];
-              const F bg = bet[r] * G;
-              const F* kc = K(c);
-              F* dkc = &dK[c * dk];
-              for (int64_t i = 0; i < dk; ++i) { dkr[i] += bg * kc[i]; dkc[i] += bg * kr[i]; }
+              const F G = dar[c] * er[c];
+              dbr += G * kkr[c];
+              M[r * C + c] = M[c * C + r] = bet[r] * G;
             }
+            dgam[r] += acc;
             d.dbeta[(c0 + r) * Hv + h] += dbr;
           }
+          gemm(false, false, n, dk, n, F(1), M, C, Kc, a.ldk, F(1), dK, dk);
           // R14: dg_i = Σ_{r≥i} dγ_r; then scatter dq, dk onto the key head.
           F run = 0;
           for (int64_t r = n - 1; r >= 0; --r) {
@@ -289,11 +246,12 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
           for (int64_t r = 0; r < n; ++r) {
             F* dq = d.dq + (c0 + r) * d.lddq + kh * dk;
             F* dkk = d.dk + (c0 + r) * d.lddk + kh * dk;
-            for (int64_t i = 0; i < dk; ++i) { dq[i] += dQ[r * dk + i]; dkk[i] += dK[r * dk + i]; }
+            const F* sq = &dQ[r * dk]; const F* sk = &dK[r * dk];
+            for (int64_t i = 0; i < dk; ++i) { dq[i] += sq[i]; dkk[i] += sk[i]; }
           }
           std::swap(dS, dS0);
         }
-        if (d.dstate0) std::copy(dS.begin(), dS.end(), d.dstate0 + h * dk * dv);
+        if (d.dstate0) std::copy_n(dS, dk * dv, d.dstate0 + h * dk * dv);
       }
     }
   }

@@ -330,7 +330,44 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GdnBackward,
                                            GdnCase{10, 4, 2, 4, 3, 2},   // Hv > Hk
                                            GdnCase{5, 64, 1, 2, 4, 3},   // one short chunk
                                            GdnCase{9, 1, 1, 1, 2, 3},    // chunk of 1
-                                           GdnCase{12, 4, 2, 2, 3, 3})); // T divisible by C
+                                           GdnCase{12, 4, 2, 2, 3, 3},   // T divisible by C
+                                           GdnCase{40, 16, 1, 2, 5, 7},  // several chunks, partial last one
+                                           GdnCase{3, 64, 1, 1, 17, 3},  // dk not a multiple of a vector
+                                           GdnCase{1, 64, 1, 1, 4, 4})); // one token
+
+// The float32 instantiation (what training runs) against the float64 one that the finite differences validate,
+// at training-like head sizes and with several chunks.
+TEST(Backward, GdnFloat32MatchesFloat64) {
+  std::mt19937 rng(11);
+  const int64_t T = 150, Hk = 2, Hv = 4, dk = 48, dv = 96, C = 64;
+  Vec q = randn(rng, T * Hk * dk, 0.15), k = randn(rng, T * Hk * dk, 0.15), v = randn(rng, T * Hv * dv),
+      beta = uniform(rng, T * Hv, 0.05, 1.95), g = uniform(rng, T * Hv, -0.3, 0.0),
+      S0 = randn(rng, Hv * dk * dv, 0.5), wo = randn(rng, T * Hv * dv), ws = randn(rng, Hv * dk * dv);
+  auto grads = [&](auto zero) {
+    using F = decltype(zero);
+    auto cv = [](const Vec& x) { return std::vector<F>(x.begin(), x.end()); };
+    auto q_ = cv(q), k_ = cv(k), v_ = cv(v), b_ = cv(beta), g_ = cv(g), s_ = cv(S0), wo_ = cv(wo), ws_ = cv(ws);
+    std::vector<F> dq(q.size()), dk_(k.size()), dv_(v.size()), db(beta.size()), dg(g.size()), ds(S0.size());
+    GdnArgs<F> a{q_.data(), Hk * dk, k_.data(), Hk * dk, v_.data(), Hv * dv, b_.data(), g_.data(), s_.data(),
+                 nullptr, Hv * dv, T, Hk, Hv, dk, dv};
+    GdnGradArgs<F> d{wo_.data(), Hv * dv, ws_.data(), dq.data(), Hk * dk, dk_.data(), Hk * dk,
+                     dv_.data(), Hv * dv, db.data(), dg.data(), ds.data()};
+    gdn_chunk_backward(a, d, C);
+    std::vector<Vec> out;
+    for (auto* x : {&dq, &dk_, &dv_, &db, &dg, &ds}) out.emplace_back(x->begin(), x->end());
+    return out;
+  };
+  const auto ref = grads(0.0), got = grads(0.f);
+  const char* names[] = {"dq", "dk", "dv", "dbeta", "dg", "dS0"};
+  for (size_t i = 0; i < ref.size(); ++i) {
+    double err = 0, mx = 1;
+    for (size_t j = 0; j < ref[i].size(); ++j) {
+      err = std::max(err, std::fabs(ref[i][j] - got[i][j]));
+      mx = std::max(mx, std::fabs(ref[i][j]));
+    }
+    EXPECT_LT(err / mx, 1e-4) << names[i] << " max|ref| " << mx;
+  }
+}
 
 TEST(Backward, LmHeadLoss) {
   std::mt19937 rng(10);

@@ -94,7 +94,60 @@ TEST_P(GdnChunk, Float32ChunkedMatchesFloat64Recurrence) {
 INSTANTIATE_TEST_SUITE_P(LengthsAndHeads, GdnChunk,
                          ::testing::Combine(::testing::Values<int64_t>(1, 63, 64, 65, 200),
                                             ::testing::Values(Shape{1, 1, 16, 32}, Shape{2, 4, 8, 16},
-                                                              Shape{3, 3, 32, 32}, Shape{2, 2, 48, 96})));
+                                                              Shape{3, 3, 32, 32}, Shape{2, 2, 48, 96},
+                                                              Shape{1, 3, 48, 96}, Shape{2, 2, 20, 36},
+                                                              Shape{1, 1, 128, 128}, Shape{1, 2, 7, 5})));
+
+// The textbook recurrence written out in the test, one formula line at a time, independent of the kernels.
+static std::pair<std::vector<double>, std::vector<double>> naive_recurrence(const Problem& p) {
+  std::vector<double> S = p.s0, o(size_t(p.T * p.Hv * p.dv)), delta(size_t(p.dv));
+  const int64_t ratio = p.Hv / p.Hk;
+  for (int64_t h = 0; h < p.Hv; ++h)
+    for (int64_t t = 0; t < p.T; ++t) {
+      double* s = &S[size_t(h * p.dk * p.dv)];
+      const double* q = &p.q[size_t((t * p.Hk + h / ratio) * p.dk)];
+      const double* k = &p.k[size_t((t * p.Hk + h / ratio) * p.dk)];
+      const double* v = &p.v[size_t((t * p.Hv + h) * p.dv)];
+      const double decay = std::exp(p.g[size_t(t * p.Hv + h)]), beta = p.beta[size_t(t * p.Hv + h)];
+      for (int64_t x = 0; x < p.dk * p.dv; ++x) s[x] *= decay;
+      for (int64_t j = 0; j < p.dv; ++j) {
+        double sk = 0;
+        for (int64_t i = 0; i < p.dk; ++i) sk += s[i * p.dv + j] * k[i];
+        delta[size_t(j)] = beta * (v[j] - sk);
+      }
+      for (int64_t i = 0; i < p.dk; ++i)
+        for (int64_t j = 0; j < p.dv; ++j) s[i * p.dv + j] += k[i] * delta[size_t(j)];
+      for (int64_t j = 0; j < p.dv; ++j) {
+        double acc = 0;
+        for (int64_t i = 0; i < p.dk; ++i) acc += s[i * p.dv + j] * q[i];
+        o[size_t((t * p.Hv + h) * p.dv + j)] = acc;
+      }
+    }
+  return {o, S};
+}
+
+TEST(GdnRecurrent, MatchesTextbookRecurrence) {
+  for (auto sh : {Shape{1, 1, 16, 32}, Shape{2, 4, 20, 36}, Shape{1, 2, 128, 128}, Shape{2, 2, 48, 96}})
+    for (int64_t T : {1, 2, 37}) {
+      Problem p = make(T, sh.Hk, sh.Hv, sh.dk, sh.dv, 77 + uint64_t(T));
+      auto ref = naive_recurrence(p);
+      auto dbl = run<double>(p, 0);
+      EXPECT_LT(maxdiff(dbl.first, ref.first), 1e-10) << "dk=" << sh.dk << " T=" << T;
+      EXPECT_LT(maxdiff(dbl.second, ref.second), 1e-10);
+      auto flt = run<float>(p, 0);  // the float32 decode step
+      EXPECT_LT(maxdiff(flt.first, ref.first) / std::max(1.0, maxabs(ref.first)), 1e-5);
+      EXPECT_LT(maxdiff(flt.second, ref.second) / std::max(1.0, maxabs(ref.second)), 1e-5);
+    }
+}
+
+TEST(GdnChunk, SingleTokenChunkedMatchesDecodeStep) {
+  // Prefill of T=1 through the chunked path must agree with the decode recurrence.
+  Problem p = make(1, 2, 4, 48, 96, 5);
+  auto ref = naive_recurrence(p);
+  auto got = run<float>(p, 64);
+  EXPECT_LT(maxdiff(got.first, ref.first) / std::max(1.0, maxabs(ref.first)), 1e-5);
+  EXPECT_LT(maxdiff(got.second, ref.second) / std::max(1.0, maxabs(ref.second)), 1e-5);
+}
 
 TEST(GdnChunk, ChunkSizeDoesNotMatter) {
   Problem p = make(37, 2, 4, 8, 12, 99);
