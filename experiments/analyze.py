@@ -234,8 +234,8 @@ def long_context(out):
     for f in sorted(glob.glob(os.path.join(out, "*-ctx*.json"))):
         m = re.match(r"(.+)-ctx(\d+)\.json$", os.path.basename(f))
         j = read_json(f)
-        cache = next((v for k, v in j.items() if "cache" in k and "byte" in k), None)
-        rss = next((v for k, v in j.items() if "rss" in k.lower()), None)
+        cache = j.get("cache_bytes_used", j.get("cache_bytes"))
+        rss = j.get("peak_rss_bytes")
         rows.append([m.group(1), int(m.group(2)), j.get("tokens_per_s"), j.get("bytes_per_token"), cache, rss])
     if not rows:
         sys.exit("long-context: no bench results under " + out)
