@@ -13,5 +13,6 @@ int run_train(int argc, char** argv);
 int run_tokenize(int argc, char** argv);
 int run_detokenize(int argc, char** argv);
 int run_tokenizer(int argc, char** argv);
+int run_quantize(int argc, char** argv);
 
 }  // namespace hyb::cli
