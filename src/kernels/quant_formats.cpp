@@ -120,19 +120,20 @@ void quant_unpack_row(DType t, const uint8_t* packed, int64_t rows, int64_t cols
   const uint8_t* gp = packed + size_t(r / kQuantRows) * quant_group_bytes(t, cols);
   const uint16_t* sc = reinterpret_cast<const uint16_t*>(gp + size_t(nb) * bbytes);
   const int lane = int(r % kQuantRows);
-  for (int64_t k = 0; k < cols; ++k) {
-    const int64_t b = k / kQuantBlock;
-    const int i = int(k % kQuantBlock);
+  for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* bp = gp + size_t(b) * bbytes;
-    int v;
+    const float d = f16_to_f32(sc[b * kQuantRows + lane]);
+    const int n = int(std::min<int64_t>(kQuantBlock, cols - b * kQuantBlock));
+    float* o = out + b * kQuantBlock;
     if (t == DType::Q8_0) {
-      v = int(bp[q8_pos(lane, i)]) - 128;
+      for (int i = 0; i < n; ++i) o[i] = d * float(int(bp[q8_pos(lane, i)]) - 128);
     } else {
-      bool high;
-      const uint8_t byte = bp[q4_pos(lane, i, &high)];
-      v = int(high ? byte >> 4 : byte & 15) - 8;
+      for (int i = 0; i < n; ++i) {
+        bool high;
+        const uint8_t byte = bp[q4_pos(lane, i, &high)];
+        o[i] = d * float(int(high ? byte >> 4 : byte & 15) - 8);
+      }
     }
-    out[k] = f16_to_f32(sc[b * kQuantRows + lane]) * float(v);
   }
 }
 

@@ -22,6 +22,10 @@ namespace hyb {
 
 namespace {
 
+// Up to this many rows the int8 matvec (weights read once per 4 rows, from L1 after the first) beats widening
+// the weights to f32 for SGEMM.
+constexpr int64_t kMatvecRows = 32;
+
 // Activation rows quantized per 32-block: q (padded to whole blocks with zeros), scale d, and the int32 start
 // value -offset·Σq that cancels the unsigned offset of the stored weights.
 struct QuantActs {
@@ -214,7 +218,7 @@ void quant_matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, fl
 }
 
 void quant_linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  if (M <= 8) quant_matvec(x, M, ldx, W, y, ldy, beta);
+  if (M <= kMatvecRows) quant_matvec(x, M, ldx, W, y, ldy, beta);
   else quant_gemm(x, M, ldx, W, y, ldy, beta);
 }
 

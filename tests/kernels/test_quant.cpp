@@ -189,10 +189,10 @@ TEST_P(QuantFormat, VnniMatchesScalar) {
   }
 }
 
-// Prefill (M > 8) widens weights to f32 and uses SGEMM: matches the dequantized reference to f32 rounding.
+// Prefill (M > 32) widens weights to f32 and uses SGEMM: matches the dequantized reference to f32 rounding.
 TEST_P(QuantFormat, GemmMatchesDequantizedReference) {
   const DType t = GetParam();
-  const int64_t N = 70, K = 100, M = 19, ldx = K + 3, ldy = N + 5;
+  const int64_t N = 70, K = 100, M = 41, ldx = K + 3, ldy = N + 5;
   const Quantized q = quantize(t, randn(size_t(N * K), 31), N, K);
   const auto x = randn(size_t(M * ldx), 32);
   std::vector<float> y(size_t(M * ldy), 0.f);
