@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "model/init.h"
+#include "model/quantize.h"
 #include "train/param_tensors.h"
 #include "train/run_config.h"
 
@@ -87,9 +88,11 @@ void convert_bench_weights(BenchWeights& bw, const std::string& dtype) {
   DType target;
   if (dtype == "f32") target = DType::F32;
   else if (dtype == "bf16") target = DType::BF16;
-  else if (dtype == "int8" || dtype == "q4")
-    fail("--dtype ", dtype, ": quantized weights are not available in this build yet (use f32 or bf16)");
-  else fail("--dtype ", dtype, ": unknown (f32 | bf16 | int8 | q4)");
+  else if (dtype == "int8" || dtype == "q4") {
+    // Quantized copies are owned by the Weights; vectors (norms, gates, conv) keep pointing at the F32 source.
+    quantize_weights(bw.weights, parse_quant_type(dtype, "--dtype"));
+    return;
+  } else fail("--dtype ", dtype, ": unknown (f32 | bf16 | int8 | q4)");
 
   Weights& w = bw.weights;
   // A tied lm_head shares the embedding's storage: convert each distinct matrix once.

@@ -26,6 +26,9 @@ int run_info(int argc, char** argv) {
   std::printf("parameters   %zu (%.3f B); non-embedding %zu (also without lm_head: %zu)\n", n, double(n) / 1e9,
               n - in_emb, n - emb);
   std::printf("weights      %s in memory, %.3f GB\n", dtype_name(w.matrix_dtype), double(w.resident_bytes()) / 1e9);
+  if (is_quant_dtype(w.matrix_dtype))
+    std::printf("quantized    %s, %lld weights per block with an f16 scale; embedding %s\n",
+                quant_format_name(w.matrix_dtype), (long long)kQuantBlock, dtype_name(w.embed.dtype));
   std::printf("cache        %zu bytes/token (K/V of %d attention layers) + %zu bytes fixed (GDN state of %d layers)\n",
               Cache::bytes_per_token(c), c.count(LayerKind::Attention), Cache::fixed_bytes(c), c.count(LayerKind::GDN));
   std::printf("tokens       eos %s, pad %s, bos %s\n",

@@ -11,7 +11,8 @@ size_t dtype_size(DType t) {
     case DType::F32: case DType::I32: case DType::U32: return 4;
     case DType::BF16: case DType::F16: case DType::U16: return 2;
     case DType::F64: case DType::I64: return 8;
-    case DType::U8: return 1;
+    case DType::U8: case DType::I8: return 1;
+    case DType::Q8_0: case DType::Q4_0: fail("dtype_size: ", dtype_name(t), " is a block format");
   }
   return 0;
 }
@@ -27,6 +28,9 @@ const char* dtype_name(DType t) {
     case DType::U8: return "U8";
     case DType::U16: return "U16";
     case DType::U32: return "U32";
+    case DType::I8: return "I8";
+    case DType::Q8_0: return "Q8_0";
+    case DType::Q4_0: return "Q4_0";
   }
   return "?";
 }
@@ -35,7 +39,7 @@ bool dtype_from_name(const std::string& s, DType* out) {
   static const struct { const char* n; DType t; } table[] = {
       {"F32", DType::F32}, {"BF16", DType::BF16}, {"F16", DType::F16}, {"F64", DType::F64},
       {"I32", DType::I32}, {"I64", DType::I64},   {"U8", DType::U8},   {"U16", DType::U16},
-      {"U32", DType::U32}};
+      {"U32", DType::U32}, {"I8", DType::I8}};
   for (auto& e : table)
     if (s == e.n) { *out = e.t; return true; }
   return false;

@@ -6,9 +6,11 @@
 
 namespace hyb {
 
-enum class DType { F32, BF16, F16, F64, I32, I64, U8, U16, U32 };
+// Q8_0 / Q4_0 are in-memory block-quantized weight formats (kernels/quant_formats.h); they have no per-element
+// size and never appear as a safetensors dtype.
+enum class DType { F32, BF16, F16, F64, I32, I64, U8, U16, U32, I8, Q8_0, Q4_0 };
 
-size_t dtype_size(DType t);
+size_t dtype_size(DType t);  // bytes per element; fails for the block formats
 const char* dtype_name(DType t);            // safetensors spelling: "F32", "BF16", ...
 bool dtype_from_name(const std::string& s, DType* out);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/quant_matmul.h"
 
 namespace hyb {
 
@@ -102,6 +103,8 @@ void linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y
   } else if (W.dtype == DType::BF16) {
     if (M <= 8) matvec_bf16(x, M, ldx, W, y, ldy, beta);
     else gemm_bf16(x, M, ldx, W, y, ldy, beta);
+  } else if (is_quant_dtype(W.dtype)) {
+    quant_linear(x, M, ldx, W, y, ldy, beta);
   } else {
     fail("linear: unsupported weight dtype ", dtype_name(W.dtype));
   }
@@ -111,6 +114,8 @@ void weight_row_f32(const WeightMat& W, int64_t r, float* out) {
   HYB_ASSERT(r >= 0 && r < W.rows);
   if (W.dtype == DType::F32) {
     std::copy(W.f32() + r * W.cols, W.f32() + (r + 1) * W.cols, out);
+  } else if (is_quant_dtype(W.dtype)) {
+    quant_unpack_row(W.dtype, W.u8(), W.rows, W.cols, r, out);
   } else {
     const uint16_t* s = W.bf16() + r * W.cols;
     for (int64_t i = 0; i < W.cols; ++i) out[i] = bf16_to_f32(s[i]);

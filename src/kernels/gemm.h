@@ -4,17 +4,21 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "kernels/quant_formats.h"
 
 namespace hyb {
 
 struct WeightMat {
-  DType dtype = DType::F32;  // F32 or BF16
+  DType dtype = DType::F32;  // F32, BF16, or block-quantized Q8_0 / Q4_0 (kernels/quant_formats.h)
   const void* data = nullptr;
   int64_t rows = 0, cols = 0;
 
   const float* f32() const { return static_cast<const float*>(data); }
   const uint16_t* bf16() const { return static_cast<const uint16_t*>(data); }
-  size_t bytes() const { return size_t(rows) * size_t(cols) * dtype_size(dtype); }
+  const uint8_t* u8() const { return static_cast<const uint8_t*>(data); }
+  size_t bytes() const {
+    return is_quant_dtype(dtype) ? quant_matrix_bytes(dtype, rows, cols) : size_t(rows) * size_t(cols) * dtype_size(dtype);
+  }
 };
 
 // y[m, n] (row stride ldy) = beta·y + Σ_k x[m, k] W[n, k], x row stride ldx. beta is 0 or 1.

@@ -10,6 +10,8 @@
 #include <set>
 
 #include "core/error.h"
+#include "kernels/quant_formats.h"
+#include "model/quantize.h"
 
 namespace hyb {
 
@@ -153,10 +155,63 @@ struct WeightLoader {
     return out;
   }
 
+  // A quantized disk tensor (+ its scales) as a memory-format matrix, or dequantized when the caller asked for
+  // f32/bf16 explicitly.
+  WeightMat quant_matrix(const TensorView& t, const TensorView* sc, DType fmt, int64_t N, int64_t K) {
+    const DType want_disk = fmt == DType::Q8_0 ? DType::I8 : DType::U8;
+    if (t.dtype != want_disk)
+      fail(t.file, ": tensor '", t.name, "': dtype ", dtype_name(t.dtype), ", but ", quant_format_name(fmt),
+           " stores ", dtype_name(want_disk));
+    const int64_t nb = quant_blocks(K), rb = quant_disk_row_bytes(fmt, K);
+    if (t.shape != std::vector<int64_t>{N, rb})
+      fail(t.file, ": tensor '", t.name, "': shape ", t.shape_str(), ", expected [", N, ", ", rb, "] for ",
+           quant_format_name(fmt), " of a [", N, ", ", K, "] matrix");
+    if (!sc) fail(t.file, ": quantized tensor '", t.name, "' has no '", t.name, ".scales'");
+    if (sc->dtype != DType::F16)
+      fail(sc->file, ": tensor '", sc->name, "': dtype ", dtype_name(sc->dtype), ", expected F16");
+    if (sc->shape != std::vector<int64_t>{N, nb})
+      fail(sc->file, ": tensor '", sc->name, "': shape ", sc->shape_str(), ", expected [", N, ", ", nb,
+           "] (one scale per ", kQuantBlock, " weights)");
+    const uint16_t* scales = reinterpret_cast<const uint16_t*>(sc->data);
+    WeightMat m;
+    m.rows = N;
+    m.cols = K;
+    if (target == fmt) {
+      m.dtype = fmt;
+      uint8_t* out = alloc(quant_matrix_bytes(fmt, N, K));
+      if (reinterpret_cast<uintptr_t>(scales) % 2 == 0) {
+        quant_pack(fmt, t.data, scales, N, K, out);
+      } else {
+        std::vector<uint16_t> s(size_t(N * nb));
+        std::memcpy(s.data(), sc->data, sc->nbytes);
+        quant_pack(fmt, t.data, s.data(), N, K, out);
+      }
+      m.data = out;
+      return m;
+    }
+    std::vector<uint16_t> s(size_t(N * nb));
+    std::memcpy(s.data(), sc->data, sc->nbytes);
+    float* f = reinterpret_cast<float*>(alloc(size_t(N * K) * 4));
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < N; ++r) dequantize_row(fmt, t.data + r * rb, s.data() + r * nb, K, f + r * K);
+    m.dtype = DType::F32;
+    m.data = f;
+    if (target == DType::BF16) {
+      uint16_t* h = reinterpret_cast<uint16_t*>(alloc(size_t(N * K) * 2));
+      for (int64_t i = 0; i < N * K; ++i) h[i] = f32_to_bf16(f[i]);
+      m.dtype = DType::BF16;
+      m.data = h;
+    }
+    return m;
+  }
+
   WeightMat matrix(const TensorView& t) {
     WeightMat m;
     m.rows = t.shape[0];
     m.cols = t.shape[1];
+    // Unquantized tensors of a quantized checkpoint (a kept embedding) load in their own float dtype.
+    const DType target = is_quant_dtype(this->target) ? (t.dtype == DType::BF16 ? DType::BF16 : DType::F32)
+                                                      : this->target;
     m.dtype = target;
     const size_t n = size_t(t.numel());
     const bool aligned = reinterpret_cast<uintptr_t>(t.data) % dtype_size(target) == 0;
@@ -209,9 +264,22 @@ Weights Weights::load(const std::string& dir, WeightDType want, bool use_mmap) {
   const auto specs = canonical_params(c);
   for (auto& s : specs) expected_names.insert(s.name);
   bool saw_lm_head_tied = false;
+  const DType qfmt = config_quant_format(c, dir + "/config.json");
+  std::map<std::string, const TensorView*> scales;  // canonical matrix name -> "<name>.scales"
   for (auto& [name, view] : ck.tensors()) {
-    if (view.dtype != DType::F32 && view.dtype != DType::BF16 && view.dtype != DType::F16 && view.dtype != DType::F64)
+    const bool quant_data = view.dtype == DType::I8 || view.dtype == DType::U8;
+    if (quant_data && !is_quant_dtype(qfmt))
+      fail(view.file, ": tensor '", name, "': dtype ", dtype_name(view.dtype),
+           " (quantized?) but config.json has no quantization_config");
+    if (!quant_data && view.dtype != DType::F32 && view.dtype != DType::BF16 && view.dtype != DType::F16 &&
+        view.dtype != DType::F64)
       fail(view.file, ": tensor '", name, "': dtype ", dtype_name(view.dtype), " is not a floating-point weight type");
+    if (name.size() > 7 && name.compare(name.size() - 7, 7, ".scales") == 0) {
+      if (!is_quant_dtype(qfmt))
+        fail(view.file, ": tensor '", name, "' holds quantization scales but config.json has no quantization_config");
+      scales[canonical_name(name.substr(0, name.size() - 7), c)] = &view;
+      continue;
+    }
     std::string cn = canonical_name(name, c);
     if (cn.empty()) continue;
     static const std::regex split(R"(^(model\.layers\.\d+\.linear_attn\.)([qkv])_conv1d\.weight$)");
@@ -237,7 +305,9 @@ Weights Weights::load(const std::string& dir, WeightDType want, bool use_mmap) {
   // 2. Shapes: matrices and vectors exact, conv in [C,1,K] or MLX [C,K,1] layout, fused or split.
   w.matrix_dtype = DType::F32;
   if (want == WeightDType::BF16) w.matrix_dtype = DType::BF16;
-  if (want == WeightDType::Auto) {
+  if (want == WeightDType::Auto && is_quant_dtype(qfmt)) {
+    w.matrix_dtype = qfmt;
+  } else if (want == WeightDType::Auto) {
     auto it = canon.find("model.embed_tokens.weight");
     if (it != canon.end() && it->second->dtype == DType::BF16) w.matrix_dtype = DType::BF16;
   }
@@ -281,11 +351,23 @@ Weights Weights::load(const std::string& dir, WeightDType want, bool use_mmap) {
     auto it = canon.find(s.name);
     if (it == canon.end()) fail(dir, ": missing tensor '", s.name, "' (expected shape ", shape_str(s.shape), ")");
     const TensorView& t = *it->second;
+    if (t.dtype == DType::I8 || t.dtype == DType::U8) {
+      if (!s.matrix)
+        fail(t.file, ": tensor '", t.name, "': dtype ", dtype_name(t.dtype), ", but only linear weights may be quantized");
+      auto sc = scales.find(s.name);
+      mats[s.name] = ld.quant_matrix(t, sc == scales.end() ? nullptr : sc->second, qfmt, s.shape[0], s.shape[1]);
+      if (sc != scales.end()) scales.erase(sc);
+      continue;
+    }
+    if (scales.count(s.name))
+      fail(scales[s.name]->file, ": tensor '", scales[s.name]->name, "' scales a tensor that is not quantized");
     if (t.shape != s.shape)
       fail(t.file, ": tensor '", t.name, "': shape ", t.shape_str(), ", expected ", shape_str(s.shape));
     if (s.matrix) mats[s.name] = ld.matrix(t);
     else vecs[s.name] = ld.vec_f32(t);
   }
+  if (!scales.empty())
+    fail(scales.begin()->second->file, ": tensor '", scales.begin()->second->name, "' scales no quantized tensor");
   for (auto& [prefix, parts] : split_conv)
     if (!expected_names.count(prefix + "conv1d.weight"))
       fail(dir, ": split conv weights '", prefix, "*_conv1d.weight' belong to no GDN layer of this config");
@@ -340,7 +422,14 @@ size_t Weights::param_count() const {
 
 size_t Weights::resident_bytes() const {
   size_t n = 0;
-  for (auto& s : canonical_params(cfg_)) n += s.numel() * (s.matrix ? dtype_size(matrix_dtype) : 4);
+  for (auto& s : canonical_params(cfg_))
+    if (!s.matrix) n += s.numel() * 4;
+  n += embed.bytes();
+  if (lm_head.data != embed.data) n += lm_head.bytes();
+  for (auto& L : layers)
+    for (const WeightMat* m : {&L.gdn.q, &L.gdn.k, &L.gdn.v, &L.gdn.a, &L.gdn.b, &L.gdn.g, &L.gdn.o, &L.attn.q,
+                               &L.attn.k, &L.attn.v, &L.attn.o, &L.gate, &L.up, &L.down})
+      if (m->data) n += m->bytes();
   return n;
 }
 

@@ -12,7 +12,9 @@
 
 namespace hyb {
 
-enum class WeightDType { Auto, F32, BF16 };  // Auto: BF16 if the file is BF16, else F32
+// Auto: BF16 if the file is BF16, the file's format if it is quantized (model/quantize.h), else F32.
+// F32/BF16 on a quantized file dequantize it.
+enum class WeightDType { Auto, F32, BF16 };
 WeightDType parse_weight_dtype(const std::string& s);  // "auto" | "f32" | "bf16"
 
 struct GdnWeights {
@@ -71,7 +73,7 @@ class Weights {
   WeightMat embed, lm_head;
   const float* final_norm = nullptr;
   std::vector<LayerWeights> layers;
-  DType matrix_dtype = DType::F32;
+  DType matrix_dtype = DType::F32;  // of the linear weights (the embedding may differ when quantized)
 
   size_t param_count() const;
   size_t resident_bytes() const;  // bytes of all parameters as held (mapped or owned)
@@ -81,6 +83,7 @@ class Weights {
   std::shared_ptr<Checkpoint> ckpt_;
   std::vector<std::unique_ptr<uint8_t[]>> arena_;
   friend struct WeightLoader;
+  friend struct WeightQuantizer;  // model/quantize.cpp swaps matrices in place
 };
 
 }  // namespace hyb

@@ -56,7 +56,8 @@ double kv_and_state_bytes(double context, double tokens) {
 TEST(Bench, DecodeJsonBytesPerToken) {
   TempDir d;
   std::ofstream(d / "c.json") << kConfig;
-  for (auto [dtype, mb] : {std::pair{"f32", 4.0}, {"bf16", 2.0}}) {
+  // Q8_0: 32 int8 + an f16 scale per block of 32; Q4_0: 16 bytes of nibbles + an f16 scale.
+  for (auto [dtype, mb] : {std::pair{"f32", 4.0}, {"bf16", 2.0}, {"int8", 34.0 / 32}, {"q4", 18.0 / 32}}) {
     auto j = run_json("decode --config " + (d / "c.json") + " --tokens 4 --threads 1 --json --dtype " + dtype);
     ASSERT_TRUE(j.is_object());
     EXPECT_GT(j["tokens_per_s"].get<double>(), 0) << dtype;
@@ -145,7 +146,7 @@ TEST(Bench, Errors) {
   };
   const std::string b = hybrid_bin() + " bench ";
   one_line_error(run(b + "nope"), "unknown benchmark");
-  one_line_error(run(b + "decode --config " + (d / "c.json") + " --dtype q4"), "quantized");
+  one_line_error(run(b + "decode --config " + (d / "c.json") + " --dtype int4"), "--dtype");
   one_line_error(run(b + "decode --config " + (d / "c.json") + " --dtype f16"), "--dtype");
   one_line_error(run(b + "decode --tokens 4"), "--config or --model");
   one_line_error(run(b + "decode --config " + (d / "missing.json")), "missing.json");

@@ -1,0 +1,225 @@
+#include "kernels/quant_matmul.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+// GCC 12 flags its own AVX-512 intrinsic headers with -Wmaybe-uninitialized (false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#define HYB_QUANT_X86 1
+#endif
+
+#include "core/error.h"
+#include "kernels/quant_formats.h"
+
+namespace hyb {
+
+namespace {
+
+// Up to this many rows the int8 matvec (weights read once per 4 rows, from L1 after the first) beats widening
+// the weights to f32 for SGEMM.
+constexpr int64_t kMatvecRows = 32;
+
+// Activation rows quantized per 32-block: q (padded to whole blocks with zeros), scale d, and the int32 start
+// value -offset·Σq that cancels the unsigned offset of the stored weights.
+struct QuantActs {
+  std::vector<int8_t> q;
+  std::vector<float> d;
+  std::vector<int32_t> corr;
+  int64_t nb = 0;
+};
+
+void quantize_acts(const float* x, int64_t M, int64_t ldx, int64_t K, int offset, QuantActs& a) {
+  a.nb = quant_blocks(K);
+  a.q.assign(size_t(M * a.nb * kQuantBlock), 0);
+  a.d.resize(size_t(M * a.nb));
+  a.corr.resize(size_t(M * a.nb));
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t b = 0; b < a.nb; ++b) {
+      const float* xb = x + m * ldx + b * kQuantBlock;
+      const int64_t n = std::min(kQuantBlock, K - b * kQuantBlock);
+      float amax = 0.f;
+      for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(xb[i]));
+      const float d = amax / 127.f, inv = amax > 0.f ? 127.f / amax : 0.f;
+      int8_t* qb = a.q.data() + (m * a.nb + b) * kQuantBlock;
+      int32_t s = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        qb[i] = int8_t(std::nearbyint(xb[i] * inv));
+        s += qb[i];
+      }
+      a.d[size_t(m * a.nb + b)] = d;
+      a.corr[size_t(m * a.nb + b)] = -offset * s;
+    }
+  }
+}
+
+// R activation rows against one 16-row weight group -> out[R][16]. Same arithmetic as group_vnni.
+template <bool Q4>
+void group_scalar(const uint8_t* gp, int64_t nb, const QuantActs& a, int64_t m0, int R, float* out) {
+  const size_t bbytes = Q4 ? 256 : 512;
+  const uint16_t* sc = reinterpret_cast<const uint16_t*>(gp + size_t(nb) * bbytes);
+  for (int r = 0; r < R; ++r) {
+    for (int lane = 0; lane < kQuantRows; ++lane) {
+      float acc = 0.f;
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* bp = gp + size_t(b) * bbytes;
+        const size_t xi = size_t((m0 + r) * nb + b);
+        const int8_t* xb = a.q.data() + xi * kQuantBlock;
+        int32_t ia = a.corr[xi];
+        for (int i = 0; i < kQuantBlock; ++i) {
+          int w;
+          if (Q4) {
+            const uint8_t byte = bp[64 * ((i & 15) / 4) + 4 * lane + i % 4];
+            w = i < 16 ? byte & 15 : byte >> 4;
+          } else {
+            w = bp[64 * (i / 4) + 4 * lane + i % 4];
+          }
+          ia += w * xb[i];
+        }
+        const float s = f16_to_f32(sc[b * kQuantRows + lane]) * a.d[xi];
+        acc = std::fma(float(ia), s, acc);
+      }
+      out[r * kQuantRows + lane] = acc;
+    }
+  }
+}
+
+#if HYB_QUANT_X86
+template <int R, bool Q4>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void group_vnni(const uint8_t* gp, int64_t nb,
+                                                                        const QuantActs& a, int64_t m0, float* out) {
+  constexpr size_t bbytes = Q4 ? 256 : 512;
+  const uint16_t* sc = reinterpret_cast<const uint16_t*>(gp + size_t(nb) * bbytes);
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* bp = gp + size_t(b) * bbytes;
+    __m512i w[8];
+    if constexpr (Q4) {
+      for (int j = 0; j < 4; ++j) {
+        const __m512i v = _mm512_loadu_si512(bp + 64 * j);
+        w[j] = _mm512_and_si512(v, low4);
+        w[j + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      }
+    } else {
+      for (int j = 0; j < 8; ++j) w[j] = _mm512_loadu_si512(bp + 64 * j);
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc + b * kQuantRows)));
+    for (int r = 0; r < R; ++r) {
+      const size_t xi = size_t((m0 + r) * nb + b);
+      const int8_t* xb = a.q.data() + xi * kQuantBlock;
+      __m512i ia = _mm512_set1_epi32(a.corr[xi]);
+      for (int j = 0; j < 8; ++j) {
+        int32_t x4;
+        std::memcpy(&x4, xb + 4 * j, 4);
+        ia = _mm512_dpbusd_epi32(ia, w[j], _mm512_set1_epi32(x4));
+      }
+      const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(a.d[xi]));
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia), s, acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + r * kQuantRows, acc[r]);
+}
+
+template <bool Q4>
+void group_vnni_rows(const uint8_t* gp, int64_t nb, const QuantActs& a, int64_t m0, int R, float* out) {
+  switch (R) {
+    case 4: group_vnni<4, Q4>(gp, nb, a, m0, out); break;
+    case 3: group_vnni<3, Q4>(gp, nb, a, m0, out); break;
+    case 2: group_vnni<2, Q4>(gp, nb, a, m0, out); break;
+    default: group_vnni<1, Q4>(gp, nb, a, m0, out); break;
+  }
+}
+#endif
+
+bool detect_vnni() {
+#if HYB_QUANT_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
+bool g_use_vnni = detect_vnni();
+
+using GroupFn = void (*)(const uint8_t*, int64_t, const QuantActs&, int64_t, int, float*);
+
+GroupFn pick_group_fn(DType t) {
+#if HYB_QUANT_X86
+  if (g_use_vnni) return t == DType::Q4_0 ? group_vnni_rows<true> : group_vnni_rows<false>;
+#endif
+  return t == DType::Q4_0 ? group_scalar<true> : group_scalar<false>;
+}
+
+// Widens rows [n0, n0 + n) (n0 a multiple of 16) to f32 [n, K].
+void unpack_rows(const WeightMat& W, int64_t n0, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) quant_unpack_row(W.dtype, W.u8(), W.rows, W.cols, n0 + i, out + i * W.cols);
+}
+
+void quant_gemm(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  const int64_t N = W.rows, K = W.cols;
+  const int64_t nb = std::max<int64_t>(16, std::min<int64_t>(256, (1 << 18) / std::max<int64_t>(K, 1)));
+  const int64_t blocks = (N + nb - 1) / nb;
+#pragma omp parallel
+  {
+    std::vector<float> tile(size_t(nb * K));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t n0 = b * nb, n = std::min(nb, N - n0);
+      unpack_rows(W, n0, n, tile.data());
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(n), int(K), 1.f, x, int(ldx), tile.data(),
+                  int(K), beta, y + n0, int(ldy));
+    }
+  }
+}
+
+}  // namespace
+
+bool quant_vnni_supported() { return detect_vnni(); }
+
+void set_quant_kernel(QuantKernel k) {
+  if (k == QuantKernel::Vnni && !detect_vnni()) fail("quantized matvec: this CPU has no AVX-512 VNNI");
+  g_use_vnni = k == QuantKernel::Scalar ? false : detect_vnni();
+}
+
+const char* quant_kernel_name() { return g_use_vnni ? "avx512-vnni" : "scalar"; }
+
+void quant_matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  HYB_ASSERT(is_quant_dtype(W.dtype));
+  const int64_t N = W.rows, K = W.cols, groups = quant_groups(N);
+  static thread_local QuantActs acts;
+  quantize_acts(x, M, ldx, K, W.dtype == DType::Q8_0 ? 128 : 8, acts);
+  const GroupFn fn = pick_group_fn(W.dtype);
+  const size_t gbytes = quant_group_bytes(W.dtype, K);
+  const QuantActs& a = acts;  // the thread_local of the calling thread, shared read-only with the team
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < groups; ++g) {
+    float out[4 * kQuantRows];
+    const int64_t n0 = g * kQuantRows, rows = std::min(kQuantRows, N - n0);
+    for (int64_t m0 = 0; m0 < M; m0 += 4) {
+      const int R = int(std::min<int64_t>(4, M - m0));
+      fn(W.u8() + size_t(g) * gbytes, a.nb, a, m0, R, out);
+      for (int r = 0; r < R; ++r) {
+        float* yp = y + (m0 + r) * ldy + n0;
+        for (int64_t i = 0; i < rows; ++i)
+          yp[i] = beta != 0.f ? yp[i] + out[r * kQuantRows + i] : out[r * kQuantRows + i];
+      }
+    }
+  }
+}
+
+void quant_linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  if (M <= kMatvecRows) quant_matvec(x, M, ldx, W, y, ldy, beta);
+  else quant_gemm(x, M, ldx, W, y, ldy, beta);
+}
+
+}  // namespace hyb
