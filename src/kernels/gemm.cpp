@@ -7,9 +7,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/gemm_bf16.h"
 
 namespace hyb {
 
@@ -88,22 +91,115 @@ void gemm_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float
   }
 }
 
+// Activations rounded to bf16, one row per Kp-long slot; reused across calls (one thread of control).
+uint16_t* bf16_rows(const float* x, int64_t M, int64_t ldx, int64_t K, int64_t Kp) {
+  static thread_local std::vector<uint16_t> buf;
+  if (buf.size() < size_t(M * Kp)) buf.resize(size_t(M * Kp));
+  for (int64_t m = 0; m < M; ++m) bf16k::to_bf16(x + m * ldx, K, buf.data() + m * Kp, Kp);
+  return buf.data();
+}
+
+// Decode shape: rows of W split evenly over the threads, activations rounded once.
+void matvec_dp(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  const int64_t K = W.cols, Kp = (K + 31) / 32 * 32;
+  const uint16_t* xb = bf16_rows(x, M, ldx, K, Kp);
+  const int64_t N = W.rows;
+#pragma omp parallel if (N * K >= (1 << 16))
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t per = (N / nt + 3) / 4 * 4;
+    const int64_t n0 = std::min(N, t * per), n1 = t + 1 == nt ? N : std::min(N, n0 + per);
+    for (int64_t m0 = 0; m0 < M; m0 += 4)
+      bf16k::matvec(xb + m0 * Kp, std::min<int64_t>(4, M - m0), Kp, W.bf16(), K, n0, n1, y + m0 * ldy, ldy, beta);
+  }
+}
+
+// Prefill shape: 48-row weight panels packed per thread (k-pair interleaved) and swept by all activation rows.
+void gemm_dp(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  const int64_t N = W.rows, K = W.cols, Kp = (K + 1) / 2 * 2;
+  const uint16_t* xb = bf16_rows(x, M, ldx, K, Kp);
+  const int64_t panels = (N + bf16k::kPanel - 1) / bf16k::kPanel;
+#pragma omp parallel
+  {
+    static thread_local std::vector<uint16_t> packed;
+    if (packed.size() < size_t(bf16k::packed_elems(K))) packed.resize(size_t(bf16k::packed_elems(K)));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t p = 0; p < panels; ++p) {
+      const int64_t n0 = p * bf16k::kPanel, n = std::min(bf16k::kPanel, N - n0);
+      bf16k::pack_panel(W.bf16(), K, n0, n, packed.data());
+      bf16k::gemm_panel(xb, M, Kp, packed.data(), K, n, y + n0, ldy, beta);
+    }
+  }
+}
+
+Bf16Math g_bf16_math = [] {
+  const char* e = std::getenv("HYBRID_BF16_EXACT");
+  return e && std::string(e) == "1" ? Bf16Math::Exact : Bf16Math::Fast;
+}();
+
+void linear_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  if (bf16_fast_active()) {
+    if (M <= 4) matvec_dp(x, M, ldx, W, y, ldy, beta);
+    else gemm_dp(x, M, ldx, W, y, ldy, beta);
+  } else {
+    if (M <= 8) matvec_bf16(x, M, ldx, W, y, ldy, beta);
+    else gemm_bf16(x, M, ldx, W, y, ldy, beta);
+  }
+}
+
+void linear_f32(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  if (M == 1) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(W.rows), int(W.cols), 1.f, W.f32(), int(W.cols), x, 1, beta, y, 1);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(W.rows), int(W.cols), 1.f, x, int(ldx), W.f32(),
+                int(W.cols), beta, y, int(ldy));
+  }
+}
+
 }  // namespace
+
+void set_bf16_math(Bf16Math m) { g_bf16_math = m; }
+Bf16Math bf16_math() { return g_bf16_math; }
+bool bf16_fast_active() { return g_bf16_math == Bf16Math::Fast && bf16k::dpbf16_supported(); }
+
+void linear_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs) {
+  bool fused = bf16_fast_active() && M <= 4;
+  int64_t K = 0, total = 0;
+  for (int i = 0; i < n_outs; ++i) {
+    fused = fused && outs[i].W->dtype == DType::BF16 && (i == 0 || outs[i].W->cols == K);
+    K = outs[i].W->cols;
+    total += outs[i].W->rows;
+  }
+  if (!fused) {
+    for (int i = 0; i < n_outs; ++i) linear(x, M, ldx, *outs[i].W, outs[i].y, outs[i].ldy);
+    return;
+  }
+  const int64_t Kp = (K + 31) / 32 * 32;
+  const uint16_t* xb = bf16_rows(x, M, ldx, K, Kp);
+  // One row space over all matrices, cut into equal per-thread ranges (row-aligned to 4 inside each matrix).
+#pragma omp parallel
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t g0 = total * t / nt, g1 = total * (t + 1) / nt;
+    int64_t base = 0;
+    for (int i = 0; i < n_outs; ++i) {
+      const WeightMat& W = *outs[i].W;
+      const auto align = [&](int64_t g) { return std::clamp((g - base + 2) / 4 * 4, int64_t(0), W.rows); };
+      const int64_t a = t == 0 ? 0 : align(g0), b = t + 1 == nt ? W.rows : align(g1);
+      for (int64_t m0 = 0; m0 < M && a < b; m0 += 4)
+        bf16k::matvec(xb + m0 * Kp, std::min<int64_t>(4, M - m0), Kp, W.bf16(), K, a, b, outs[i].y + m0 * outs[i].ldy,
+                      outs[i].ldy, 0.f);
+      base += W.rows;
+    }
+  }
+}
 
 void linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
   if (M <= 0 || W.rows == 0) return;
-  if (W.dtype == DType::F32) {
-    if (M == 1) {
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, int(W.rows), int(W.cols), 1.f, W.f32(), int(W.cols), x, 1, beta, y, 1);
-    } else {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(W.rows), int(W.cols), 1.f, x, int(ldx),
-                  W.f32(), int(W.cols), beta, y, int(ldy));
-    }
-  } else if (W.dtype == DType::BF16) {
-    if (M <= 8) matvec_bf16(x, M, ldx, W, y, ldy, beta);
-    else gemm_bf16(x, M, ldx, W, y, ldy, beta);
-  } else {
-    fail("linear: unsupported weight dtype ", dtype_name(W.dtype));
+  switch (W.dtype) {
+    case DType::F32: linear_f32(x, M, ldx, W, y, ldy, beta); break;
+    case DType::BF16: linear_bf16(x, M, ldx, W, y, ldy, beta); break;
+    default: fail("linear: unsupported weight dtype ", dtype_name(W.dtype));
   }
 }
 
