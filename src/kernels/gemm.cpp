@@ -47,11 +47,13 @@ void dot_rows_bf16(const float* x, int64_t ldx, const uint16_t* w, int64_t K, fl
 #endif
 }
 
-void matvec_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  const int64_t N = W.rows, K = W.cols;
+// Rows [n0, n1) of W against up to 8 activation rows. Decode keeps the weights in bf16 and widens them in
+// registers: exact (f32 products), and on Zen 4 it streams DRAM at least as fast as dpbf16 (bandwidth-bound).
+void matvec_rows(const float* x, int64_t M, int64_t ldx, const WeightMat& W, int64_t n0, int64_t n1, float* y,
+                 int64_t ldy, float beta) {
+  const int64_t K = W.cols;
   const uint16_t* w = W.bf16();
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
+  for (int64_t n = n0; n < n1; ++n) {
     const uint16_t* wr = w + n * K;
     for (int64_t m0 = 0; m0 < M; m0 += 4) {
       float out[4];
@@ -68,6 +70,16 @@ void matvec_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, flo
         *yp = beta != 0.f ? *yp + out[i] : out[i];
       }
     }
+  }
+}
+
+// One contiguous block of rows per thread (static split: no scheduling traffic per row).
+void matvec_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  const int64_t N = W.rows;
+#pragma omp parallel if (N * W.cols >= (1 << 16))
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    matvec_rows(x, M, ldx, W, N * t / nt, N * (t + 1) / nt, y, ldy, beta);
   }
 }
 
@@ -99,21 +111,6 @@ uint16_t* bf16_rows(const float* x, int64_t M, int64_t ldx, int64_t K, int64_t K
   return buf.data();
 }
 
-// Decode shape: rows of W split evenly over the threads, activations rounded once.
-void matvec_dp(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  const int64_t K = W.cols, Kp = (K + 31) / 32 * 32;
-  const uint16_t* xb = bf16_rows(x, M, ldx, K, Kp);
-  const int64_t N = W.rows;
-#pragma omp parallel if (N * K >= (1 << 16))
-  {
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t per = (N / nt + 3) / 4 * 4;
-    const int64_t n0 = std::min(N, t * per), n1 = t + 1 == nt ? N : std::min(N, n0 + per);
-    for (int64_t m0 = 0; m0 < M; m0 += 4)
-      bf16k::matvec(xb + m0 * Kp, std::min<int64_t>(4, M - m0), Kp, W.bf16(), K, n0, n1, y + m0 * ldy, ldy, beta);
-  }
-}
-
 // Prefill shape: 48-row weight panels packed per thread (k-pair interleaved) and swept by all activation rows.
 void gemm_dp(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
   const int64_t N = W.rows, K = W.cols, Kp = (K + 1) / 2 * 2;
@@ -138,13 +135,9 @@ Bf16Math g_bf16_math = [] {
 }();
 
 void linear_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  if (bf16_fast_active()) {
-    if (M <= 4) matvec_dp(x, M, ldx, W, y, ldy, beta);
-    else gemm_dp(x, M, ldx, W, y, ldy, beta);
-  } else {
-    if (M <= 8) matvec_bf16(x, M, ldx, W, y, ldy, beta);
-    else gemm_bf16(x, M, ldx, W, y, ldy, beta);
-  }
+  if (M <= 8) matvec_bf16(x, M, ldx, W, y, ldy, beta);
+  else if (bf16_fast_active()) gemm_dp(x, M, ldx, W, y, ldy, beta);
+  else gemm_bf16(x, M, ldx, W, y, ldy, beta);
 }
 
 void linear_f32(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
@@ -163,33 +156,28 @@ Bf16Math bf16_math() { return g_bf16_math; }
 bool bf16_fast_active() { return g_bf16_math == Bf16Math::Fast && bf16k::dpbf16_supported(); }
 
 void linear_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs) {
-  bool fused = bf16_fast_active() && M <= 4;
-  int64_t K = 0, total = 0;
+  bool fused = M <= 8;
+  int64_t total = 0;
   for (int i = 0; i < n_outs; ++i) {
-    fused = fused && outs[i].W->dtype == DType::BF16 && (i == 0 || outs[i].W->cols == K);
-    K = outs[i].W->cols;
-    total += outs[i].W->rows;
+    fused = fused && outs[i].W->dtype == DType::BF16;
+    total += outs[i].W->rows * outs[i].W->cols;
   }
   if (!fused) {
     for (int i = 0; i < n_outs; ++i) linear(x, M, ldx, *outs[i].W, outs[i].y, outs[i].ldy);
     return;
   }
-  const int64_t Kp = (K + 31) / 32 * 32;
-  const uint16_t* xb = bf16_rows(x, M, ldx, K, Kp);
-  // One row space over all matrices, cut into equal per-thread ranges (row-aligned to 4 inside each matrix).
+  // One space of weight elements over all matrices, cut into equal per-thread shares at row boundaries.
 #pragma omp parallel
   {
     const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t g0 = total * t / nt, g1 = total * (t + 1) / nt;
+    const int64_t e0 = total * t / nt, e1 = total * (t + 1) / nt;
     int64_t base = 0;
     for (int i = 0; i < n_outs; ++i) {
       const WeightMat& W = *outs[i].W;
-      const auto align = [&](int64_t g) { return std::clamp((g - base + 2) / 4 * 4, int64_t(0), W.rows); };
-      const int64_t a = t == 0 ? 0 : align(g0), b = t + 1 == nt ? W.rows : align(g1);
-      for (int64_t m0 = 0; m0 < M && a < b; m0 += 4)
-        bf16k::matvec(xb + m0 * Kp, std::min<int64_t>(4, M - m0), Kp, W.bf16(), K, a, b, outs[i].y + m0 * outs[i].ldy,
-                      outs[i].ldy, 0.f);
-      base += W.rows;
+      const auto row = [&](int64_t e) { return std::clamp((e - base + W.cols / 2) / W.cols, int64_t(0), W.rows); };
+      const int64_t a = row(e0), b = t + 1 == nt ? W.rows : row(e1);
+      if (a < b) matvec_rows(x, M, ldx, W, a, b, outs[i].y, outs[i].ldy, 0.f);
+      base += W.rows * W.cols;
     }
   }
 }

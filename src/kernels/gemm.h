@@ -17,9 +17,10 @@ struct WeightMat {
   size_t bytes() const { return size_t(rows) * size_t(cols) * dtype_size(dtype); }
 };
 
-// How BF16 weights are multiplied. Fast rounds the activations to bf16 too and uses AVX512-BF16 dot products
-// where the CPU has them (runtime check; elsewhere it is Exact). Exact widens the weights to f32, so results match
-// F32 compute on the same rounded weights. Default Fast, or Exact when the environment sets HYBRID_BF16_EXACT=1.
+// How BF16 weights are multiplied in GEMMs (M > 8 rows, i.e. prefill). Fast rounds the activations to bf16 too
+// and uses AVX512-BF16 dot products where the CPU has them (runtime check; elsewhere it is Exact). Exact widens the
+// weights to f32, so results match F32 compute on the same rounded weights. Decode-sized M (<= 8) is always exact:
+// it is bandwidth-bound either way. Default Fast, or Exact when the environment sets HYBRID_BF16_EXACT=1.
 enum class Bf16Math { Fast, Exact };
 void set_bf16_math(Bf16Math m);
 Bf16Math bf16_math();
@@ -31,8 +32,8 @@ inline void linear(const float* x, int64_t M, const WeightMat& W, float* y, floa
   linear(x, M, W.cols, W, y, W.rows, beta);
 }
 
-// Several weight matrices applied to the same input: y_i = x · W_iᵀ (beta 0). For decode-sized M the rows of all
-// matrices share one parallel region (one fork/join per group instead of one per matrix).
+// Several weight matrices applied to the same input: y_i = x · W_iᵀ (beta 0). For decode-sized M and BF16 weights
+// the rows of all matrices share one parallel region (one fork/join per group instead of one per matrix).
 struct LinearOut {
   const WeightMat* W;
   float* y;

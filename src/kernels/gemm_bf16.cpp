@@ -36,52 +36,8 @@ namespace {
 
 HYB_DPBF16 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
 
-HYB_DPBF16 inline __mmask32 tail_mask32(int64_t left) {
-  return left >= 32 ? __mmask32(~0u) : __mmask32((1u << left) - 1u);
-}
-
 HYB_DPBF16 inline __mmask16 tail_mask16(int64_t left) {
   return left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
-}
-
-// One weight row at a time keeps the weights a single sequential stream (several rows at once split it into
-// short 2 KB streams that DRAM prefetching follows worse); two accumulators per activation row hide the dpbf16
-// latency, and a software prefetch runs ahead into the next rows.
-template <int R>
-HYB_DPBF16 void mv_row(const uint16_t* xb, int64_t ldxb, const uint16_t* w, int64_t K, float* out) {
-  __m512 acc[2][R];
-  for (int r = 0; r < R; ++r) acc[0][r] = acc[1][r] = _mm512_setzero_ps();
-  int64_t k = 0;
-  for (; k + 64 <= K; k += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(w + k + 1024), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(w + k + 1056), _MM_HINT_T0);
-    const __m512bh w0 = as_bh(_mm512_loadu_si512(w + k));
-    const __m512bh w1 = as_bh(_mm512_loadu_si512(w + k + 32));
-    for (int r = 0; r < R; ++r) {
-      acc[0][r] = _mm512_dpbf16_ps(acc[0][r], w0, as_bh(_mm512_loadu_si512(xb + r * ldxb + k)));
-      acc[1][r] = _mm512_dpbf16_ps(acc[1][r], w1, as_bh(_mm512_loadu_si512(xb + r * ldxb + k + 32)));
-    }
-  }
-  for (; k < K; k += 32) {
-    const __mmask32 m = tail_mask32(K - k);
-    const __m512bh wv = as_bh(_mm512_maskz_loadu_epi16(m, w + k));
-    for (int r = 0; r < R; ++r)
-      acc[0][r] = _mm512_dpbf16_ps(acc[0][r], wv, as_bh(_mm512_maskz_loadu_epi16(m, xb + r * ldxb + k)));
-  }
-  for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[0][r], acc[1][r]));
-}
-
-template <int R>
-HYB_DPBF16 void matvec_r(const uint16_t* xb, int64_t ldxb, const uint16_t* w, int64_t K, int64_t n0, int64_t n1,
-                         float* y, int64_t ldy, float beta) {
-  float out[R];
-  for (int64_t n = n0; n < n1; ++n) {
-    mv_row<R>(xb, ldxb, w + n * K, K, out);
-    for (int r = 0; r < R; ++r) {
-      float* yp = y + r * ldy + n;
-      *yp = beta != 0.f ? *yp + out[r] : out[r];
-    }
-  }
 }
 
 // MR activation rows × one 48-wide packed panel; each k pair is one broadcast of the activations' two bf16.
@@ -127,17 +83,6 @@ HYB_DPBF16 void to_bf16(const float* x, int64_t n, uint16_t* xb, int64_t n_pad) 
   for (; i < n_pad; ++i) xb[i] = 0;
 }
 
-void matvec(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* w, int64_t K, int64_t n0, int64_t n1,
-            float* y, int64_t ldy, float beta) {
-  switch (M) {
-    case 4: matvec_r<4>(xb, ldxb, w, K, n0, n1, y, ldy, beta); break;
-    case 3: matvec_r<3>(xb, ldxb, w, K, n0, n1, y, ldy, beta); break;
-    case 2: matvec_r<2>(xb, ldxb, w, K, n0, n1, y, ldy, beta); break;
-    case 1: matvec_r<1>(xb, ldxb, w, K, n0, n1, y, ldy, beta); break;
-    default: break;
-  }
-}
-
 void pack_panel(const uint16_t* w, int64_t K, int64_t n0, int64_t n, uint16_t* packed) {
   const int64_t pairs = (K + 1) / 2;
   for (int64_t j = 0; j < kPanel; ++j) {
@@ -179,7 +124,6 @@ void gemm_panel(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* pac
 void to_bf16(const float* x, int64_t n, uint16_t* xb, int64_t n_pad) {
   for (int64_t i = 0; i < n_pad; ++i) xb[i] = i < n ? f32_to_bf16(x[i]) : 0;
 }
-void matvec(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, int64_t, float*, int64_t, float) {}
 void pack_panel(const uint16_t*, int64_t, int64_t, int64_t, uint16_t*) {}
 void gemm_panel(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*, int64_t, float) {}
 

@@ -1,5 +1,5 @@
-// BF16 × BF16 → F32 kernels built on AVX512-BF16 dot products (vdpbf16ps). They live in their own translation
-// unit, compiled per function for that ISA, so a portable build still uses them on CPUs that have it; callers
+// BF16 × BF16 → F32 GEMM built on AVX512-BF16 dot products (vdpbf16ps), for prefill-sized M. It lives in their own translation
+// unit, compiled per function for that ISA, so a portable build still uses it on CPUs that have it; callers
 // check dpbf16_supported() first. Activations are rounded to bf16 (round-to-nearest-even) before the product.
 #pragma once
 #include <cstdint>
@@ -11,11 +11,6 @@ bool dpbf16_supported();
 
 // xb[i] = bf16(x[i]) for i < n, zeros up to n_pad (n_pad >= n).
 void to_bf16(const float* x, int64_t n, uint16_t* xb, int64_t n_pad);
-
-// Rows [n0, n1) of y[m, n] = beta·y + Σ_k xb[m, k] w[n, k], for m < M (M <= 4); xb rows have stride ldxb and are
-// zero past K. Weight rows are read once for all M activation rows: the decode shape.
-void matvec(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* w, int64_t K, int64_t n0, int64_t n1,
-            float* y, int64_t ldy, float beta);
 
 // Panel width of the GEMM micro-kernel and the packed-panel size it needs.
 constexpr int64_t kPanel = 48;

@@ -88,9 +88,9 @@ void check_fast(int64_t M, int64_t N, int64_t K, float beta) {
 TEST(Gemm, Bf16FastMatchesRoundedProduct) {
   Bf16Mode fast(Bf16Math::Fast);
   if (!bf16_fast_active()) GTEST_SKIP() << "CPU lacks AVX512-BF16";
-  for (int64_t M : {1, 2, 3, 4, 5, 8, 9, 17, 64})
+  for (int64_t M : {9, 16, 17, 64})  // M <= 8 stays on the exact matvec
     for (int64_t K : {77, 64, 33, 1000}) check_fast(M, 97, K, 0.f);
-  check_fast(1, 4100, 256, 1.f);  // rows split over threads, residual accumulate
+  check_fast(9, 4100, 256, 1.f);  // many panels over the threads, residual accumulate
   check_fast(40, 7, 130, 1.f);    // one partial panel
   check_fast(13, 200, 31, 1.f);
 }
@@ -98,7 +98,7 @@ TEST(Gemm, Bf16FastMatchesRoundedProduct) {
 TEST(Gemm, LinearMultiMatchesSeparateCalls) {
   for (Bf16Math mode : {Bf16Math::Fast, Bf16Math::Exact}) {
     Bf16Mode scope(mode);
-    for (int64_t M : {1, 3, 6}) {
+    for (int64_t M : {1, 3, 8, 12}) {
       std::mt19937 rng{uint32_t(M)};
       std::normal_distribution<float> n01;
       const int64_t K = 96;

@@ -171,7 +171,9 @@ TEST_F(GoldenRewrite, Bf16OnDisk) {
   // Fast mode also rounds activations to bf16 (AVX512-BF16 dot products where available): same step size as the
   // weight rounding, so it moves these sensitive logits by a similar amount.
   EXPECT_LT(max_abs_diff(fast, f32), 0.15);
-  if (bf16_fast_active()) EXPECT_GT(max_abs_diff(fast, f32), 1e-6);
+  if (bf16_fast_active()) {
+    EXPECT_GT(max_abs_diff(fast, f32), 1e-6);
+  }
 }
 
 TEST_F(GoldenRewrite, F16OnDisk) {
