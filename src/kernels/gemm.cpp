@@ -7,9 +7,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/quant_matmul.h"
 
 namespace hyb {
@@ -45,11 +48,13 @@ void dot_rows_bf16(const float* x, int64_t ldx, const uint16_t* w, int64_t K, fl
 #endif
 }
 
-void matvec_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  const int64_t N = W.rows, K = W.cols;
+// Rows [n0, n1) of W against up to 8 activation rows. Decode keeps the weights in bf16 and widens them in
+// registers: exact (f32 products), and on Zen 4 it streams DRAM at least as fast as dpbf16 (bandwidth-bound).
+void matvec_rows(const float* x, int64_t M, int64_t ldx, const WeightMat& W, int64_t n0, int64_t n1, float* y,
+                 int64_t ldy, float beta) {
+  const int64_t K = W.cols;
   const uint16_t* w = W.bf16();
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
+  for (int64_t n = n0; n < n1; ++n) {
     const uint16_t* wr = w + n * K;
     for (int64_t m0 = 0; m0 < M; m0 += 4) {
       float out[4];
@@ -66,6 +71,16 @@ void matvec_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, flo
         *yp = beta != 0.f ? *yp + out[i] : out[i];
       }
     }
+  }
+}
+
+// One contiguous block of rows per thread (static split: no scheduling traffic per row).
+void matvec_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  const int64_t N = W.rows;
+#pragma omp parallel if (N * W.cols >= (1 << 16))
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    matvec_rows(x, M, ldx, W, N * t / nt, N * (t + 1) / nt, y, ldy, beta);
   }
 }
 
@@ -89,24 +104,93 @@ void gemm_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float
   }
 }
 
+// Activations rounded to bf16, one row per Kp-long slot; reused across calls (one thread of control).
+uint16_t* bf16_rows(const float* x, int64_t M, int64_t ldx, int64_t K, int64_t Kp) {
+  static thread_local std::vector<uint16_t> buf;
+  if (buf.size() < size_t(M * Kp)) buf.resize(size_t(M * Kp));
+  for (int64_t m = 0; m < M; ++m) bf16k::to_bf16(x + m * ldx, K, buf.data() + m * Kp, Kp);
+  return buf.data();
+}
+
+// Prefill shape: 48-row weight panels packed per thread (k-pair interleaved) and swept by all activation rows.
+void gemm_dp(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  const int64_t N = W.rows, K = W.cols, Kp = (K + 1) / 2 * 2;
+  const uint16_t* xb = bf16_rows(x, M, ldx, K, Kp);
+  const int64_t panels = (N + bf16k::kPanel - 1) / bf16k::kPanel;
+#pragma omp parallel
+  {
+    static thread_local std::vector<uint16_t> packed;
+    if (packed.size() < size_t(bf16k::packed_elems(K))) packed.resize(size_t(bf16k::packed_elems(K)));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t p = 0; p < panels; ++p) {
+      const int64_t n0 = p * bf16k::kPanel, n = std::min(bf16k::kPanel, N - n0);
+      bf16k::pack_panel(W.bf16(), K, n0, n, packed.data());
+      bf16k::gemm_panel(xb, M, Kp, packed.data(), K, n, y + n0, ldy, beta);
+    }
+  }
+}
+
+Bf16Math g_bf16_math = [] {
+  const char* e = std::getenv("HYBRID_BF16_EXACT");
+  return e && std::string(e) == "1" ? Bf16Math::Exact : Bf16Math::Fast;
+}();
+
+void linear_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  if (M <= 8) matvec_bf16(x, M, ldx, W, y, ldy, beta);
+  else if (bf16_fast_active()) gemm_dp(x, M, ldx, W, y, ldy, beta);
+  else gemm_bf16(x, M, ldx, W, y, ldy, beta);
+}
+
+void linear_f32(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  if (M == 1) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(W.rows), int(W.cols), 1.f, W.f32(), int(W.cols), x, 1, beta, y, 1);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(W.rows), int(W.cols), 1.f, x, int(ldx), W.f32(),
+                int(W.cols), beta, y, int(ldy));
+  }
+}
+
 }  // namespace
+
+void set_bf16_math(Bf16Math m) { g_bf16_math = m; }
+Bf16Math bf16_math() { return g_bf16_math; }
+bool bf16_fast_active() { return g_bf16_math == Bf16Math::Fast && bf16k::dpbf16_supported(); }
+
+void linear_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs) {
+  bool fused = M <= 8;
+  int64_t total = 0;
+  for (int i = 0; i < n_outs; ++i) {
+    fused = fused && outs[i].W->dtype == DType::BF16;
+    total += outs[i].W->rows * outs[i].W->cols;
+  }
+  if (!fused) {
+    for (int i = 0; i < n_outs; ++i) linear(x, M, ldx, *outs[i].W, outs[i].y, outs[i].ldy);
+    return;
+  }
+  // One space of weight elements over all matrices, cut into equal per-thread shares at row boundaries.
+#pragma omp parallel
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t e0 = total * t / nt, e1 = total * (t + 1) / nt;
+    int64_t base = 0;
+    for (int i = 0; i < n_outs; ++i) {
+      const WeightMat& W = *outs[i].W;
+      const auto row = [&](int64_t e) { return std::clamp((e - base + W.cols / 2) / W.cols, int64_t(0), W.rows); };
+      const int64_t a = row(e0), b = t + 1 == nt ? W.rows : row(e1);
+      if (a < b) matvec_rows(x, M, ldx, W, a, b, outs[i].y, outs[i].ldy, 0.f);
+      base += W.rows * W.cols;
+    }
+  }
+}
 
 void linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
   if (M <= 0 || W.rows == 0) return;
-  if (W.dtype == DType::F32) {
-    if (M == 1) {
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, int(W.rows), int(W.cols), 1.f, W.f32(), int(W.cols), x, 1, beta, y, 1);
-    } else {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(W.rows), int(W.cols), 1.f, x, int(ldx),
-                  W.f32(), int(W.cols), beta, y, int(ldy));
-    }
-  } else if (W.dtype == DType::BF16) {
-    if (M <= 8) matvec_bf16(x, M, ldx, W, y, ldy, beta);
-    else gemm_bf16(x, M, ldx, W, y, ldy, beta);
-  } else if (is_quant_dtype(W.dtype)) {
-    quant_linear(x, M, ldx, W, y, ldy, beta);
-  } else {
-    fail("linear: unsupported weight dtype ", dtype_name(W.dtype));
+  switch (W.dtype) {
+    case DType::F32: linear_f32(x, M, ldx, W, y, ldy, beta); break;
+    case DType::BF16: linear_bf16(x, M, ldx, W, y, ldy, beta); break;
+    case DType::Q8_0:
+    case DType::Q4_0: quant_linear(x, M, ldx, W, y, ldy, beta); break;
+    default: fail("linear: unsupported weight dtype ", dtype_name(W.dtype));
   }
 }
 

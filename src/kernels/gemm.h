@@ -21,11 +21,29 @@ struct WeightMat {
   }
 };
 
+// How BF16 weights are multiplied in GEMMs (M > 8 rows, i.e. prefill). Fast rounds the activations to bf16 too
+// and uses AVX512-BF16 dot products where the CPU has them (runtime check; elsewhere it is Exact). Exact widens the
+// weights to f32, so results match F32 compute on the same rounded weights. Decode-sized M (<= 8) is always exact:
+// it is bandwidth-bound either way. Default Fast, or Exact when the environment sets HYBRID_BF16_EXACT=1.
+enum class Bf16Math { Fast, Exact };
+void set_bf16_math(Bf16Math m);
+Bf16Math bf16_math();
+bool bf16_fast_active();  // Fast selected and supported by this CPU
+
 // y[m, n] (row stride ldy) = beta·y + Σ_k x[m, k] W[n, k], x row stride ldx. beta is 0 or 1.
 void linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta = 0.f);
 inline void linear(const float* x, int64_t M, const WeightMat& W, float* y, float beta = 0.f) {
   linear(x, M, W.cols, W, y, W.rows, beta);
 }
+
+// Several weight matrices applied to the same input: y_i = x · W_iᵀ (beta 0). For decode-sized M and BF16 weights
+// the rows of all matrices share one parallel region (one fork/join per group instead of one per matrix).
+struct LinearOut {
+  const WeightMat* W;
+  float* y;
+  int64_t ldy;
+};
+void linear_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs);
 
 // Row `r` of W widened to f32 (embedding lookup).
 void weight_row_f32(const WeightMat& W, int64_t r, float* out);

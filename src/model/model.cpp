@@ -24,14 +24,14 @@ float* sized(std::vector<float>& v, size_t n) {
 
 Model::Model(Weights w) : w_(std::move(w)) {}
 
-void Model::mlp(const LayerWeights& L, const float* in, float* out, int64_t T) {
+void Model::mlp(const LayerWeights& L, const float* in, float* out, int64_t T, float beta) {
   const int64_t I = config().intermediate_size;
   float* gate = sized(buf_mlp_, size_t(T * I));
   float* up = sized(buf_mlp2_, size_t(T * I));
-  linear(in, T, L.gate, gate);
-  linear(in, T, L.up, up);
+  const LinearOut gu[] = {{&L.gate, gate, I}, {&L.up, up, I}};
+  linear_multi(in, T, L.gate.cols, gu, 2);
   swiglu_inplace(gate, up, T * I);
-  linear(gate, T, L.down, out);
+  linear(gate, T, I, L.down, out, L.down.rows, beta);
 }
 
 void Model::gdn_layer(const LayerWeights& L, LayerCache& lc, float* x, int64_t T) {
@@ -45,18 +45,18 @@ void Model::gdn_layer(const LayerWeights& L, LayerCache& lc, float* x, int64_t T
   rmsnorm(x, L.input_norm, u, T, D, float(c.rms_norm_eps));
 
   // q | k | v projections side by side, then the short conv over all C channels.
+  // Every projection of u in one call (one parallel region when decoding).
   float* qkv = sized(buf_qkv_, size_t(T * C));
-  linear(u, T, D, G.q, qkv, C);
-  linear(u, T, D, G.k, qkv + kd, C);
-  linear(u, T, D, G.v, qkv + 2 * kd, C);
-  float* cv = sized(buf_conv_, size_t(T * C));
-  short_conv_silu(qkv, T, C, lc.conv.data(), G.conv, K, cv);
-
   float* ab = sized(buf_ab_, size_t(2 * T * Hv));
   float* beta = ab;
   float* g = ab + T * Hv;
-  linear(u, T, G.b, beta);
-  linear(u, T, G.a, g);
+  float* z = sized(buf_z_, size_t(T * vd));
+  const LinearOut proj[] = {{&G.q, qkv, C},   {&G.k, qkv + kd, C}, {&G.v, qkv + 2 * kd, C},
+                            {&G.b, beta, Hv}, {&G.a, g, Hv},       {&G.g, z, vd}};
+  linear_multi(u, T, D, proj, 6);
+  float* cv = sized(buf_conv_, size_t(T * C));
+  short_conv_silu(qkv, T, C, lc.conv.data(), G.conv, K, cv);
+
   gdn_gates(beta, g, T, Hv, G.A_log, G.dt_bias, c.linear_allow_neg_eigval);
 
   // l2-normalise every q and k head; q also carries the dk^-1/2 scale.
@@ -68,16 +68,11 @@ void Model::gdn_layer(const LayerWeights& L, LayerCache& lc, float* x, int64_t T
   if (T == 1) gdn_recurrent(args);  // the decode path HF uses; chunked otherwise
   else gdn_chunk_forward(args, 64);
 
-  float* z = sized(buf_z_, size_t(T * vd));
-  linear(u, T, G.g, z);
   gated_rmsnorm(o, z, G.o_norm, o, T * Hv, dv, kGatedNormEps);
-  float* tmp = sized(buf_tmp_, size_t(T * D));
-  linear(o, T, G.o, tmp);
-  for (int64_t i = 0; i < T * D; ++i) x[i] += tmp[i];
+  linear(o, T, vd, G.o, x, D, 1.f);  // residual added by the GEMM itself
 
   rmsnorm(x, L.post_attn_norm, u, T, D, float(c.rms_norm_eps));
-  mlp(L, u, tmp, T);
-  for (int64_t i = 0; i < T * D; ++i) x[i] += tmp[i];
+  mlp(L, u, x, T, 1.f);
 }
 
 void Model::attn_layer(const LayerWeights& L, LayerCache& lc, float* x, int64_t T, int64_t past) {
@@ -91,9 +86,8 @@ void Model::attn_layer(const LayerWeights& L, LayerCache& lc, float* x, int64_t 
   float* q = qkv;
   float* k = qkv + T * qd;
   float* v = k + T * kvd;
-  linear(x, T, A.q, q);
-  linear(x, T, A.k, k);
-  linear(x, T, A.v, v);
+  const LinearOut proj[] = {{&A.q, q, qd}, {&A.k, k, kvd}, {&A.v, v, kvd}};
+  linear_multi(x, T, D, proj, 3);
   rmsnorm(q, A.q_norm, q, T, qd, eps);  // QK-norm over the whole projection, before the head split
   rmsnorm(k, A.k_norm, k, T, kvd, eps);
   if (c.rope_theta) {

@@ -27,7 +27,8 @@ class Model {
  private:
   void gdn_layer(const LayerWeights& L, LayerCache& lc, float* x, int64_t T);
   void attn_layer(const LayerWeights& L, LayerCache& lc, float* x, int64_t T, int64_t past);
-  void mlp(const LayerWeights& L, const float* in, float* out, int64_t T);
+  // out = (beta · out) + MLP(in); beta 1 adds the MLP into the residual stream.
+  void mlp(const LayerWeights& L, const float* in, float* out, int64_t T, float beta = 0.f);
 
   Weights w_;
   // Scratch reused across calls (a Model is used by one thread of control at a time).

@@ -26,3 +26,7 @@ void check(int64_t T, int64_t past, int64_t H, int64_t Hkv, int64_t hd) {
 TEST(Attention, TiledMatchesReference) { check(300, 0, 4, 4, 16); }
 TEST(Attention, WithPastAndGqa) { check(77, 150, 6, 2, 8); }
 TEST(Attention, SingleTokenDecode) { check(1, 511, 4, 1, 32); }
+// Long caches: split-K decode over many KV blocks, and prefill tiles past the first key tile with a cache behind.
+TEST(Attention, LongContextDecodeSplitK) { check(1, 3000, 4, 2, 64); }
+TEST(Attention, ShortContinuationUsesSplitK) { check(3, 700, 2, 2, 16); }
+TEST(Attention, PrefillTilesWithLongPast) { check(130, 600, 2, 1, 32); }

@@ -159,10 +159,21 @@ TEST_F(GoldenRewrite, Bf16OnDisk) {
   rewrite(golden_dir(), dir_.str(), DType::BF16, 1, [](const std::string& n) { return n; });
   Weights w = Weights::load(dir_.str());
   EXPECT_EQ(w.matrix_dtype, DType::BF16);
-  auto bf = prefill_logits(dir_.str(), ids_);
   auto f32 = prefill_logits(dir_.str(), ids_, WeightDType::F32);
+  const Bf16Math mode = bf16_math();
+  set_bf16_math(Bf16Math::Exact);
+  auto bf = prefill_logits(dir_.str(), ids_);
+  set_bf16_math(Bf16Math::Fast);
+  auto fast = prefill_logits(dir_.str(), ids_);
+  set_bf16_math(mode);
   EXPECT_LT(max_abs_diff(bf, f32), 1e-4);
   EXPECT_LT(max_abs_diff(bf, want_), 0.25);  // rounding, see Bf16WeightsStayClose
+  // Fast mode also rounds activations to bf16 (AVX512-BF16 dot products where available): same step size as the
+  // weight rounding, so it moves these sensitive logits by a similar amount.
+  EXPECT_LT(max_abs_diff(fast, f32), 0.15);
+  if (bf16_fast_active()) {
+    EXPECT_GT(max_abs_diff(fast, f32), 1e-6);
+  }
 }
 
 TEST_F(GoldenRewrite, F16OnDisk) {

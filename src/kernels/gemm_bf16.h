@@ -1,0 +1,26 @@
+// BF16 × BF16 → F32 GEMM built on AVX512-BF16 dot products (vdpbf16ps), for prefill-sized M. It lives in their own translation
+// unit, compiled per function for that ISA, so a portable build still uses it on CPUs that have it; callers
+// check dpbf16_supported() first. Activations are rounded to bf16 (round-to-nearest-even) before the product.
+#pragma once
+#include <cstdint>
+
+namespace hyb::bf16k {
+
+// True when the CPU runs avx512bf16 + avx512f/bw/vl (checked once).
+bool dpbf16_supported();
+
+// xb[i] = bf16(x[i]) for i < n, zeros up to n_pad (n_pad >= n).
+void to_bf16(const float* x, int64_t n, uint16_t* xb, int64_t n_pad);
+
+// Panel width of the GEMM micro-kernel and the packed-panel size it needs.
+constexpr int64_t kPanel = 48;
+inline int64_t packed_elems(int64_t K) { return kPanel * ((K + 1) / 2) * 2; }
+
+// Packs weight rows [n0, n0 + n) (n <= kPanel) of w [*, K] into k-pair-interleaved form, zero-padded.
+void pack_panel(const uint16_t* w, int64_t K, int64_t n0, int64_t n, uint16_t* packed);
+
+// y[m, n0 + j] = beta·y + Σ_k xb[m, k] W[n0 + j, k] for all m < M and j < n, from a packed panel.
+void gemm_panel(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* packed, int64_t K, int64_t n,
+                float* y, int64_t ldy, float beta);
+
+}  // namespace hyb::bf16k
