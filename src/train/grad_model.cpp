@@ -6,7 +6,7 @@
 #include "kernels/activations.h"
 #include "kernels/activations_backward.h"
 #include "kernels/attention.h"
-#include "kernels/attention_backward.h"
+#include "kernels/attention_train.h"
 #include "kernels/gdn.h"
 #include "kernels/linear_backward.h"
 #include "kernels/lm_head_loss.h"
@@ -16,6 +16,7 @@
 #include "kernels/rope_backward.h"
 #include "kernels/short_conv.h"
 #include "kernels/short_conv_backward.h"
+#include "train/phase_profile.h"
 
 namespace hyb {
 
@@ -45,6 +46,7 @@ GradModel::GradModel(const Weights& w) : w_(w) {
 }
 
 void GradModel::mlp_forward(const LayerWeights& L, Acts& A, const float* in, float* out) {
+  PhaseProfile::Scope ps("mlp fwd");
   const int64_t N = N_, I = w_.config().intermediate_size;
   float* gate = sized(A.mg, size_t(N * I));
   float* up = sized(A.mu, size_t(N * I));
@@ -58,6 +60,7 @@ void GradModel::mlp_forward(const LayerWeights& L, Acts& A, const float* in, flo
 
 void GradModel::mlp_backward(const LayerWeights& L, Acts& A, const float* dout, const float* in, float* din,
                              LayerParams& G) {
+  PhaseProfile::Scope ps("mlp bwd");
   const int64_t N = N_, D = w_.config().hidden_size, I = w_.config().intermediate_size;
   float* dh = sized(s_.dI1, size_t(N * I));
   float* dup = sized(s_.dI2, size_t(N * I));
@@ -105,6 +108,7 @@ void GradModel::gdn_forward(size_t l, float* x) {
   gdn_gates(beta, g, N, Hv, W.A_log, W.dt_bias, c.linear_allow_neg_eigval);
 
   float* o = sized(A.o, size_t(N * vd));
+  PhaseProfile::Scope ps_core("gdn core fwd");
   for (int64_t b = 0; b < B_; ++b) {
     float* state = sized(s_.state, size_t(Hv * dk * dv));
     std::fill_n(state, Hv * dk * dv, 0.f);
@@ -113,6 +117,7 @@ void GradModel::gdn_forward(size_t l, float* x) {
                         o + b * T * vd, vd, T, Hk, Hv, dk, dv};
     gdn_chunk_forward(args, kGdnChunk);
   }
+  ps_core.stop();
   float* z = sized(A.z, size_t(N * vd));
   linear(u, N, W.g, z);
   float* nrm = sized(A.nrm, size_t(N * vd));
@@ -157,6 +162,7 @@ void GradModel::gdn_backward(size_t l, float* dy, LayerParams& G) {
   float* dcv = sized(s_.dcv, size_t(N * C));
   float* dbeta = sized(s_.dbeta, size_t(N * Hv));
   float* dg = sized(s_.dg, size_t(N * Hv));
+  PhaseProfile::Scope ps_core("gdn core bwd");
   for (int64_t b = 0; b < B_; ++b) {
     const float* s = A.qkn.data() + b * T * C;
     float* ds = dcv + b * T * C;
@@ -166,6 +172,7 @@ void GradModel::gdn_backward(size_t l, float* dy, LayerParams& G) {
                              dbeta + b * T * Hv, dg + b * T * Hv, nullptr};
     gdn_chunk_backward(args, grads, kGdnChunk);
   }
+  ps_core.stop();
   float* db = sized(s_.db, size_t(N * Hv));
   float* da = sized(s_.da, size_t(N * Hv));
   gdn_gates_backward<float>(A.braw.data(), A.araw.data(), N, Hv, W.A_log, W.dt_bias, c.linear_allow_neg_eigval,
@@ -205,30 +212,20 @@ void GradModel::attn_forward(size_t l, float* x) {
   linear(x, N, W.k, k);
   linear(x, N, W.v, v);
   float* qr = sized(A.qr, size_t(N * qd));
-  float* kr = sized(s_.tmp, size_t(N * kvd));
+  float* kr = sized(A.kh, size_t(N * kvd));
   rmsnorm(q, W.q_norm, qr, N, qd, eps);  // QK-norm over the whole projection, before the head split
   rmsnorm(k, W.k_norm, kr, N, kvd, eps);
-  float* kh = sized(A.kh, size_t(N * kvd));
-  float* vh = sized(A.vh, size_t(N * kvd));
-  float* att = sized(A.att, size_t(N * qd));
-  for (int64_t b = 0; b < B_; ++b) {
-    float* qb = qr + b * T * qd;
-    float* kb = kr + b * T * kvd;
-    if (c.rope_theta) {
-      rope_apply(qb, T, H, hd, qd, 0, *c.rope_theta);
-      rope_apply(kb, T, Hkv, hd, kvd, 0, *c.rope_theta);
+  if (c.rope_theta)
+    for (int64_t b = 0; b < B_; ++b) {
+      rope_apply(qr + b * T * qd, T, H, hd, qd, 0, *c.rope_theta);
+      rope_apply(kr + b * T * kvd, T, Hkv, hd, kvd, 0, *c.rope_theta);
     }
-    // Head-major k/v, the layout of the KV cache that attention_causal reads.
-    float* khb = kh + b * T * kvd;
-    float* vhb = vh + b * T * kvd;
-    for (int64_t h = 0; h < Hkv; ++h)
-      for (int64_t t = 0; t < T; ++t) {
-        std::copy_n(kb + t * kvd + h * hd, hd, khb + (h * T + t) * hd);
-        std::copy_n(v + (b * T + t) * kvd + h * hd, hd, vhb + (h * T + t) * hd);
-      }
-    AttentionArgs args{qb, qd, khb, vhb, T * hd, att + b * T * qd, qd, T, H, Hkv, hd, 0,
-                       float(1.0 / std::sqrt(double(hd)))};
-    attention_causal(args);
+  float* att = sized(A.att, size_t(N * qd));
+  float* lse = sized(A.lse, size_t(B_ * H * T));
+  {
+    PhaseProfile::Scope ps("attn core fwd");
+    const AttentionTrainArgs args{qr, qd, kr, v, kvd, B_, T, H, Hkv, hd, float(1.0 / std::sqrt(double(hd)))};
+    attention_train_forward(args, att, qd, lse);
   }
   float* ap = sized(A.ap, size_t(N * D));
   linear(att, N, W.o, ap);
@@ -269,25 +266,17 @@ void GradModel::attn_backward(size_t l, float* dy, LayerParams& G) {
   float* dq = sized(s_.dq, size_t(N * qd));
   float* dk = sized(s_.dk, size_t(N * kvd));
   float* dv = sized(s_.dv, size_t(N * kvd));
-  float* dkh = sized(s_.dkh, size_t(T * kvd));
-  float* dvh = sized(s_.dvh, size_t(T * kvd));
-  for (int64_t b = 0; b < B_; ++b) {
-    const int64_t r0 = b * T;
-    AttentionBackwardArgs<float> args{A.qr.data() + r0 * qd, qd, A.kh.data() + r0 * kvd, A.vh.data() + r0 * kvd,
-                                      T * hd, A.att.data() + r0 * qd, qd, datt + r0 * qd, qd,
-                                      dq + r0 * qd, qd, dkh, dvh, T, H, Hkv, hd,
-                                      float(1.0 / std::sqrt(double(hd)))};
-    attention_causal_backward(args);
-    for (int64_t h = 0; h < Hkv; ++h)
-      for (int64_t t = 0; t < T; ++t) {
-        std::copy_n(dkh + (h * T + t) * hd, hd, dk + (r0 + t) * kvd + h * hd);
-        std::copy_n(dvh + (h * T + t) * hd, hd, dv + (r0 + t) * kvd + h * hd);
-      }
-    if (c.rope_theta) {
-      rope_backward<float>(dq + r0 * qd, T, H, hd, qd, 0, *c.rope_theta);
-      rope_backward<float>(dk + r0 * kvd, T, Hkv, hd, kvd, 0, *c.rope_theta);
-    }
+  {
+    PhaseProfile::Scope ps("attn core bwd");
+    const AttentionTrainArgs args{A.qr.data(), qd, A.kh.data(), A.qkn.data(), kvd, B_, T, H, Hkv, hd,
+                                  float(1.0 / std::sqrt(double(hd)))};
+    attention_train_backward(args, A.att.data(), qd, A.lse.data(), datt, qd, dq, qd, dk, dv, kvd);
   }
+  if (c.rope_theta)
+    for (int64_t b = 0; b < B_; ++b) {
+      rope_backward<float>(dq + b * T * qd, T, H, hd, qd, 0, *c.rope_theta);
+      rope_backward<float>(dk + b * T * kvd, T, Hkv, hd, kvd, 0, *c.rope_theta);
+    }
   rmsnorm_backward<float>(A.qkv.data(), W.q_norm, dq, dq, G.attn.q_norm, N, qd, eps);
   rmsnorm_backward<float>(A.cv.data(), W.k_norm, dk, dk, G.attn.k_norm, N, kvd, eps);
   std::copy(dx1, dx1 + N * D, dy);
@@ -310,7 +299,9 @@ void GradModel::forward(const int32_t* ids, int64_t B, int64_t T) {
   x.resize(size_t(N * D));
   for (int64_t i = 0; i < N; ++i) weight_row_f32(w_.embed, ids[i], x.data() + i * D);
   for (size_t l = 0; l < w_.layers.size(); ++l) {
-    if (w_.layers[l].kind == LayerKind::GDN) gdn_forward(l, x.data());
+    const bool gdn = w_.layers[l].kind == LayerKind::GDN;
+    PhaseProfile::Scope ps(gdn ? "gdn layer fwd" : "attn layer fwd");
+    if (gdn) gdn_forward(l, x.data());
     else attn_forward(l, x.data());
   }
   xf_ = x;
@@ -338,7 +329,10 @@ LossStats GradModel::loss(const int32_t* ids, int64_t B, int64_t T) {
 }
 
 LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, ParamTensors& grads, double z_loss) {
-  forward(ids, B, T);
+  {
+    PhaseProfile::Scope ps("forward (all)");
+    forward(ids, B, T);
+  }
   HYB_ASSERT(grads.layers.size() == w_.layers.size());
   const ModelConfig& c = w_.config();
   const int64_t N = N_, D = c.hidden_size, V = c.vocab_size;
@@ -351,11 +345,16 @@ LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, Pa
   dh.resize(size_t(N * D));
   LmHeadLossArgs<float> la{hf_.data(), N, D, w_.lm_head.f32(), V, targets.data(), 1.0 / double(count), z_loss,
                            dh.data(), grads.lm_head};
+  PhaseProfile::Scope ps_head("lm_head+CE fwd+bwd");
   const LmHeadLossResult r = lm_head_loss(la);
+  ps_head.stop();
+  PhaseProfile::Scope ps_bwd("backward (all)");
   rmsnorm_backward<float>(xf_.data(), w_.final_norm, dh.data(), x.data(), grads.final_norm, N, D,
                           float(c.rms_norm_eps));
   for (size_t l = w_.layers.size(); l-- > 0;) {
-    if (w_.layers[l].kind == LayerKind::GDN) gdn_backward(l, x.data(), grads.layers[l]);
+    const bool gdn = w_.layers[l].kind == LayerKind::GDN;
+    PhaseProfile::Scope ps(gdn ? "gdn layer bwd" : "attn layer bwd");
+    if (gdn) gdn_backward(l, x.data(), grads.layers[l]);
     else attn_backward(l, x.data(), grads.layers[l]);
   }
   for (int64_t i = 0; i < N; ++i) {
@@ -363,6 +362,7 @@ LossStats GradModel::loss_and_grads(const int32_t* ids, int64_t B, int64_t T, Pa
     const float* g = x.data() + i * D;
     for (int64_t j = 0; j < D; ++j) e[j] += g[j];
   }
+  ps_bwd.stop();
   LossStats s;
   s.count = r.count;
   s.loss = r.ce_sum / double(r.count);
