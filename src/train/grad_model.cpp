@@ -87,6 +87,7 @@ void GradModel::gdn_forward(size_t l, float* x) {
   linear(u, N, D, W.k, qkv + kd, C);
   linear(u, N, D, W.v, qkv + 2 * kd, C);
   float* cv = sized(A.cv, size_t(N * C));
+  PhaseProfile::Scope ps_conv("gdn fwd conv+l2");
   for (int64_t b = 0; b < B_; ++b) {  // every sequence starts from a zero conv state
     float* conv_state = sized(s_.state, size_t((K - 1) * C));
     std::fill_n(conv_state, (K - 1) * C, 0.f);
@@ -96,6 +97,7 @@ void GradModel::gdn_forward(size_t l, float* x) {
   std::copy(cv, cv + N * C, qkn);
   l2norm_scale(qkn, N, Hk, dk, C, kL2NormEps, float(1.0 / std::sqrt(double(dk))));
   l2norm_scale(qkn + kd, N, Hk, dk, C, kL2NormEps, 1.f);
+  ps_conv.stop();
 
   float* braw = sized(A.braw, size_t(N * Hv));
   float* araw = sized(A.araw, size_t(N * Hv));
@@ -155,8 +157,10 @@ void GradModel::gdn_backward(size_t l, float* dy, LayerParams& G) {
   float* d_o = sized(s_.d_o, size_t(N * vd));
   float* dz = sized(s_.dz, size_t(N * vd));
   linear_bwd(dx1, N, D, A.nrm.data(), vd, W.o, G.gdn.o, dn, vd, false);
+  PhaseProfile::Scope ps_gn("gdn bwd gated norm");
   gated_rmsnorm_backward<float>(A.o.data(), A.z.data(), W.o_norm, dn, d_o, dz, G.gdn.o_norm, N * Hv, dv,
                                 kGatedNormEps);
+  ps_gn.stop();
   linear_bwd(dz, N, vd, A.u.data(), D, W.g, G.gdn.g, du, D, false);
 
   float* dcv = sized(s_.dcv, size_t(N * C));
@@ -180,12 +184,14 @@ void GradModel::gdn_backward(size_t l, float* dy, LayerParams& G) {
   linear_bwd(db, N, Hv, A.u.data(), D, W.b, G.gdn.b, du, D, true);
   linear_bwd(da, N, Hv, A.u.data(), D, W.a, G.gdn.a, du, D, true);
 
+  PhaseProfile::Scope ps_conv("gdn bwd l2+conv");
   l2norm_scale_backward<float>(A.cv.data(), dcv, dcv, N, Hk, dk, C, C, C, kL2NormEps, 1.0 / std::sqrt(double(dk)));
   l2norm_scale_backward<float>(A.cv.data() + kd, dcv + kd, dcv + kd, N, Hk, dk, C, C, C, kL2NormEps, 1.0);
   float* dqkv = sized(s_.dqkv, size_t(N * C));
   for (int64_t b = 0; b < B_; ++b)
     short_conv_silu_backward<float>(A.qkv.data() + b * T * C, T, C, W.conv, K, dcv + b * T * C, dqkv + b * T * C,
                                     G.gdn.conv);
+  ps_conv.stop();
   linear_bwd(dqkv, N, C, A.u.data(), D, W.q, G.gdn.q, du, D, true);
   linear_bwd(dqkv + kd, N, C, A.u.data(), D, W.k, G.gdn.k, du, D, true);
   linear_bwd(dqkv + 2 * kd, N, C, A.u.data(), D, W.v, G.gdn.v, du, D, true);
