@@ -14,8 +14,8 @@
 #include "kernels/norms_backward.h"
 #include "kernels/rope.h"
 #include "kernels/rope_backward.h"
-#include "kernels/short_conv.h"
 #include "kernels/short_conv_backward.h"
+#include "train/fused_ops.h"
 #include "train/phase_profile.h"
 
 namespace hyb {
@@ -53,8 +53,7 @@ void GradModel::mlp_forward(const LayerWeights& L, Acts& A, const float* in, flo
   float* h = sized(A.mh, size_t(N * I));
   linear(in, N, L.gate, gate);
   linear(in, N, L.up, up);
-  std::copy(gate, gate + N * I, h);
-  swiglu_inplace(h, up, N * I);
+  swiglu_into(gate, up, h, N * I);
   linear(h, N, L.down, out);
 }
 
@@ -88,11 +87,7 @@ void GradModel::gdn_forward(size_t l, float* x) {
   linear(u, N, D, W.v, qkv + 2 * kd, C);
   float* cv = sized(A.cv, size_t(N * C));
   PhaseProfile::Scope ps_conv("gdn fwd conv+l2");
-  for (int64_t b = 0; b < B_; ++b) {  // every sequence starts from a zero conv state
-    float* conv_state = sized(s_.state, size_t((K - 1) * C));
-    std::fill_n(conv_state, (K - 1) * C, 0.f);
-    short_conv_silu(qkv + b * T * C, T, C, conv_state, W.conv, K, cv + b * T * C);
-  }
+  short_conv_silu_batch(qkv, B_, T, C, W.conv, K, cv);
   float* qkn = sized(A.qkn, size_t(N * C));
   std::copy(cv, cv + N * C, qkn);
   l2norm_scale(qkn, N, Hk, dk, C, kL2NormEps, float(1.0 / std::sqrt(double(dk))));
