@@ -31,6 +31,20 @@ float* sized(std::vector<float>& v, size_t n) {
   return v.data();
 }
 
+// Residual-stream passes over [N, D]: memory-bound, so both threads' bandwidth is worth the fork.
+void copy_par(const float* src, int64_t n, float* dst) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+// x += y, and save a copy of the new x when `save` is given.
+void add_par(float* x, const float* y, int64_t n, float* save = nullptr) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] += y[i];
+    if (save) save[i] = x[i];
+  }
+}
+
 // dx (+)= dy · W and dW += dyᵀ · x for one nn.Linear; W is F32 [out, in].
 void linear_bwd(const float* dy, int64_t M, int64_t lddy, const float* x, int64_t ldx, const WeightMat& W,
                 float* dW, float* dx, int64_t lddx, bool accumulate) {
@@ -78,7 +92,7 @@ void GradModel::gdn_forward(size_t l, float* x) {
   const int64_t dk = c.linear_key_head_dim, dv = c.linear_value_head_dim, kd = c.key_dim(), vd = c.value_dim();
   const int64_t C = c.conv_dim(), K = c.linear_conv_kernel_dim;
 
-  A.x.assign(x, x + N * D);
+  copy_par(x, N * D, sized(A.x, size_t(N * D)));
   float* u = sized(A.u, size_t(N * D));
   rmsnorm(x, L.input_norm, u, N, D, float(c.rms_norm_eps));
   float* qkv = sized(A.qkv, size_t(N * C));
@@ -89,7 +103,7 @@ void GradModel::gdn_forward(size_t l, float* x) {
   PhaseProfile::Scope ps_conv("gdn fwd conv+l2");
   short_conv_silu_batch(qkv, B_, T, C, W.conv, K, cv);
   float* qkn = sized(A.qkn, size_t(N * C));
-  std::copy(cv, cv + N * C, qkn);
+  copy_par(cv, N * C, qkn);
   l2norm_scale(qkn, N, Hk, dk, C, kL2NormEps, float(1.0 / std::sqrt(double(dk))));
   l2norm_scale(qkn + kd, N, Hk, dk, C, kL2NormEps, 1.f);
   ps_conv.stop();
@@ -121,13 +135,12 @@ void GradModel::gdn_forward(size_t l, float* x) {
   gated_rmsnorm(o, z, W.o_norm, nrm, N * Hv, dv, kGatedNormEps);
   float* tmp = sized(s_.tmp, size_t(N * D));
   linear(nrm, N, W.o, tmp);
-  for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
+  add_par(x, tmp, N * D, sized(A.x1, size_t(N * D)));
 
-  A.x1.assign(x, x + N * D);
   float* u2 = sized(A.u2, size_t(N * D));
   rmsnorm(x, L.post_attn_norm, u2, N, D, float(c.rms_norm_eps));
   mlp_forward(L, A, u2, tmp);
-  for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
+  add_par(x, tmp, N * D);
 }
 
 void GradModel::gdn_backward(size_t l, float* dy, LayerParams& G) {
@@ -143,7 +156,7 @@ void GradModel::gdn_backward(size_t l, float* dy, LayerParams& G) {
   // MLP branch: y = x1 + MLP(rmsnorm(x1)).
   float* du = sized(s_.du, size_t(N * D));
   float* dx1 = sized(s_.dx1, size_t(N * D));
-  std::copy(dy, dy + N * D, dx1);
+  copy_par(dy, N * D, dx1);
   mlp_backward(L, A, dy, A.u2.data(), du, G);
   rmsnorm_backward<float>(A.x1.data(), L.post_attn_norm, du, dx1, G.post_attn_norm, N, D, eps, -1, -1, -1, true);
 
@@ -192,7 +205,7 @@ void GradModel::gdn_backward(size_t l, float* dy, LayerParams& G) {
   linear_bwd(dqkv + 2 * kd, N, C, A.u.data(), D, W.v, G.gdn.v, du, D, true);
 
   // u = rmsnorm(x); x also flows straight into x1.
-  std::copy(dx1, dx1 + N * D, dy);
+  copy_par(dx1, N * D, dy);
   rmsnorm_backward<float>(A.x.data(), L.input_norm, du, dy, G.input_norm, N, D, eps, -1, -1, -1, true);
 }
 
@@ -205,7 +218,7 @@ void GradModel::attn_forward(size_t l, float* x) {
   const int64_t hd = c.head_dim, qd = c.q_dim(), kvd = c.kv_dim();
   const float eps = float(c.rms_norm_eps);
 
-  A.x.assign(x, x + N * D);
+  copy_par(x, N * D, sized(A.x, size_t(N * D)));
   float* q = sized(A.qkv, size_t(N * qd));
   float* k = sized(A.cv, size_t(N * kvd));
   float* v = sized(A.qkn, size_t(N * kvd));
@@ -232,12 +245,11 @@ void GradModel::attn_forward(size_t l, float* x) {
   linear(att, N, W.o, ap);
   float* tmp = sized(s_.tmp, size_t(N * D));
   rmsnorm(ap, L.post_attn_norm, tmp, N, D, eps);
-  for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
-  A.x1.assign(x, x + N * D);
+  add_par(x, tmp, N * D, sized(A.x1, size_t(N * D)));
   float* m = sized(A.m, size_t(N * D));
   mlp_forward(L, A, x, m);
   rmsnorm(m, L.post_ff_norm, tmp, N, D, eps);
-  for (int64_t i = 0; i < N * D; ++i) x[i] += tmp[i];
+  add_par(x, tmp, N * D);
 }
 
 void GradModel::attn_backward(size_t l, float* dy, LayerParams& G) {
@@ -253,10 +265,10 @@ void GradModel::attn_backward(size_t l, float* dy, LayerParams& G) {
   float* dm = sized(s_.du, size_t(N * D));
   float* dx1 = sized(s_.dx1, size_t(N * D));
   float* dtmp = sized(s_.dD, size_t(N * D));
-  std::copy(dy, dy + N * D, dx1);
+  copy_par(dy, N * D, dx1);
   rmsnorm_backward<float>(A.m.data(), L.post_ff_norm, dy, dm, G.post_ff_norm, N, D, eps);
   mlp_backward(L, A, dm, A.x1.data(), dtmp, G);
-  for (int64_t i = 0; i < N * D; ++i) dx1[i] += dtmp[i];
+  add_par(dx1, dtmp, N * D);
 
   // x1 = x + rmsnorm(o_proj(attention(...))).
   float* dap = dtmp;
@@ -280,7 +292,7 @@ void GradModel::attn_backward(size_t l, float* dy, LayerParams& G) {
     }
   rmsnorm_backward<float>(A.qkv.data(), W.q_norm, dq, dq, G.attn.q_norm, N, qd, eps);
   rmsnorm_backward<float>(A.cv.data(), W.k_norm, dk, dk, G.attn.k_norm, N, kvd, eps);
-  std::copy(dx1, dx1 + N * D, dy);
+  copy_par(dx1, N * D, dy);
   linear_bwd(dq, N, qd, A.x.data(), D, W.q, G.attn.q, dy, D, true);
   linear_bwd(dk, N, kvd, A.x.data(), D, W.k, G.attn.k, dy, D, true);
   linear_bwd(dv, N, kvd, A.x.data(), D, W.v, G.attn.v, dy, D, true);
