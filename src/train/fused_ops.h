@@ -13,4 +13,9 @@ void short_conv_silu_batch(const float* x, int64_t B, int64_t T, int64_t C, cons
 // h = silu(gate) ⊙ up over n elements.
 void swiglu_into(const float* gate, const float* up, float* h, int64_t n);
 
+// The same on rows of a fused [rows, 2I] gate|up projection (one GEMM for both): h [rows, I].
+void swiglu_rows(const float* gu, int64_t rows, int64_t I, float* h);
+// Its backward: dgu [rows, 2I] = (d/dgate | d/dup) given dh [rows, I].
+void swiglu_rows_backward(const float* gu, const float* dh, int64_t rows, int64_t I, float* dgu);
+
 }  // namespace hyb

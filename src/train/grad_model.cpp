@@ -45,6 +45,24 @@ void add_par(float* x, const float* y, int64_t n, float* save = nullptr) {
   }
 }
 
+// The matrices as one [Σ rows, cols] matrix when they (and their gradients) lie back to back in memory, as
+// ParamTensors lays out q|k|v and gate|up; then one GEMM replaces several thin ones. rows = 0 when they do not.
+WeightMat stacked(std::initializer_list<const WeightMat*> ms, std::initializer_list<float*> grads) {
+  WeightMat r = **ms.begin();
+  r.rows = 0;
+  const float* next = r.f32();
+  const float* gnext = *grads.begin();  // null: no gradients to check (forward)
+  auto g = grads.begin();
+  for (const WeightMat* m : ms) {
+    if (m->dtype != DType::F32 || m->f32() != next || m->cols != r.cols || (gnext && *g != gnext)) return WeightMat{};
+    next += m->rows * m->cols;
+    if (gnext) gnext += m->rows * m->cols;
+    r.rows += m->rows;
+    ++g;
+  }
+  return r;
+}
+
 // dx (+)= dy · W and dW += dyᵀ · x for one nn.Linear; W is F32 [out, in].
 void linear_bwd(const float* dy, int64_t M, int64_t lddy, const float* x, int64_t ldx, const WeightMat& W,
                 float* dW, float* dx, int64_t lddx, bool accumulate) {
@@ -62,12 +80,20 @@ GradModel::GradModel(const Weights& w) : w_(w) {
 void GradModel::mlp_forward(const LayerWeights& L, Acts& A, const float* in, float* out) {
   PhaseProfile::Scope ps("mlp fwd");
   const int64_t N = N_, I = w_.config().intermediate_size;
-  float* gate = sized(A.mg, size_t(N * I));
-  float* up = sized(A.mu, size_t(N * I));
   float* h = sized(A.mh, size_t(N * I));
-  linear(in, N, L.gate, gate);
-  linear(in, N, L.up, up);
-  swiglu_into(gate, up, h, N * I);
+  const WeightMat Wgu = stacked({&L.gate, &L.up}, {nullptr, nullptr});
+  A.fused_gu = Wgu.rows > 0;
+  if (A.fused_gu) {  // A.mg holds gate|up side by side, [N, 2I]
+    float* gu = sized(A.mg, size_t(N * 2 * I));
+    linear(in, N, Wgu, gu);
+    swiglu_rows(gu, N, I, h);
+  } else {
+    float* gate = sized(A.mg, size_t(N * I));
+    float* up = sized(A.mu, size_t(N * I));
+    linear(in, N, L.gate, gate);
+    linear(in, N, L.up, up);
+    swiglu_into(gate, up, h, N * I);
+  }
   linear(h, N, L.down, out);
 }
 
@@ -76,11 +102,23 @@ void GradModel::mlp_backward(const LayerWeights& L, Acts& A, const float* dout, 
   PhaseProfile::Scope ps("mlp bwd");
   const int64_t N = N_, D = w_.config().hidden_size, I = w_.config().intermediate_size;
   float* dh = sized(s_.dI1, size_t(N * I));
-  float* dup = sized(s_.dI2, size_t(N * I));
   linear_bwd(dout, N, D, A.mh.data(), I, L.down, G.down, dh, I, false);
-  swiglu_backward<float>(A.mg.data(), A.mu.data(), dh, dh, dup, N * I);
-  linear_bwd(dh, N, I, in, D, L.gate, G.gate, din, D, false);
-  linear_bwd(dup, N, I, in, D, L.up, G.up, din, D, true);
+  if (A.fused_gu) {
+    float* dgu = sized(s_.dI2, size_t(N * 2 * I));
+    swiglu_rows_backward(A.mg.data(), dh, N, I, dgu);
+    const WeightMat Wgu = stacked({&L.gate, &L.up}, {G.gate, G.up});
+    if (Wgu.rows) {
+      linear_bwd(dgu, N, 2 * I, in, D, Wgu, G.gate, din, D, false);
+    } else {
+      linear_bwd(dgu, N, 2 * I, in, D, L.gate, G.gate, din, D, false);
+      linear_bwd(dgu + I, N, 2 * I, in, D, L.up, G.up, din, D, true);
+    }
+  } else {
+    float* dup = sized(s_.dI2, size_t(N * I));
+    swiglu_backward<float>(A.mg.data(), A.mu.data(), dh, dh, dup, N * I);
+    linear_bwd(dh, N, I, in, D, L.gate, G.gate, din, D, false);
+    linear_bwd(dup, N, I, in, D, L.up, G.up, din, D, true);
+  }
 }
 
 void GradModel::gdn_forward(size_t l, float* x) {
@@ -96,9 +134,14 @@ void GradModel::gdn_forward(size_t l, float* x) {
   float* u = sized(A.u, size_t(N * D));
   rmsnorm(x, L.input_norm, u, N, D, float(c.rms_norm_eps));
   float* qkv = sized(A.qkv, size_t(N * C));
-  linear(u, N, D, W.q, qkv, C);
-  linear(u, N, D, W.k, qkv + kd, C);
-  linear(u, N, D, W.v, qkv + 2 * kd, C);
+  const WeightMat Wqkv = stacked({&W.q, &W.k, &W.v}, {nullptr, nullptr, nullptr});
+  if (Wqkv.rows) {
+    linear(u, N, D, Wqkv, qkv, C);
+  } else {
+    linear(u, N, D, W.q, qkv, C);
+    linear(u, N, D, W.k, qkv + kd, C);
+    linear(u, N, D, W.v, qkv + 2 * kd, C);
+  }
   float* cv = sized(A.cv, size_t(N * C));
   PhaseProfile::Scope ps_conv("gdn fwd conv+l2");
   short_conv_silu_batch(qkv, B_, T, C, W.conv, K, cv);
@@ -200,9 +243,14 @@ void GradModel::gdn_backward(size_t l, float* dy, LayerParams& G) {
     short_conv_silu_backward<float>(A.qkv.data() + b * T * C, T, C, W.conv, K, dcv + b * T * C, dqkv + b * T * C,
                                     G.gdn.conv);
   ps_conv.stop();
-  linear_bwd(dqkv, N, C, A.u.data(), D, W.q, G.gdn.q, du, D, true);
-  linear_bwd(dqkv + kd, N, C, A.u.data(), D, W.k, G.gdn.k, du, D, true);
-  linear_bwd(dqkv + 2 * kd, N, C, A.u.data(), D, W.v, G.gdn.v, du, D, true);
+  const WeightMat Wqkv = stacked({&W.q, &W.k, &W.v}, {G.gdn.q, G.gdn.k, G.gdn.v});
+  if (Wqkv.rows) {
+    linear_bwd(dqkv, N, C, A.u.data(), D, Wqkv, G.gdn.q, du, D, true);
+  } else {
+    linear_bwd(dqkv, N, C, A.u.data(), D, W.q, G.gdn.q, du, D, true);
+    linear_bwd(dqkv + kd, N, C, A.u.data(), D, W.k, G.gdn.k, du, D, true);
+    linear_bwd(dqkv + 2 * kd, N, C, A.u.data(), D, W.v, G.gdn.v, du, D, true);
+  }
 
   // u = rmsnorm(x); x also flows straight into x1.
   copy_par(dx1, N * D, dy);

@@ -44,6 +44,7 @@ class GradModel {
     std::vector<float> x1;                // after the mixer's residual add
     std::vector<float> u2;                // GDN: post_attention_layernorm(x1) (MLP input)
     std::vector<float> mg, mu, mh, m;     // MLP: gate, up, silu(gate)·up [N, I]; attn: MLP output [N, D]
+    bool fused_gu = false;                // MLP: mg holds gate|up as [N, 2I] (one GEMM), mu unused
   };
 
   void forward(const int32_t* ids, int64_t B, int64_t T);  // fills acts_, xf_, hf_, targets_

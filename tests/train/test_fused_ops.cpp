@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/activations.h"
+#include "kernels/activations_backward.h"
 #include "kernels/short_conv.h"
 #include "train/fused_ops.h"
 
@@ -45,6 +46,30 @@ TEST(FusedOps, SwigluIntoMatchesInPlaceKernel) {
   swiglu_into(gate.data(), up.data(), got.data(), int64_t(n));
   swiglu_inplace(gate.data(), up.data(), int64_t(n));
   for (size_t i = 0; i < n; ++i) ASSERT_NEAR(got[i], gate[i], 1e-6f * (1.f + std::abs(gate[i]))) << i;
+}
+
+TEST(FusedOps, SwigluRowsMatchSeparateKernels) {
+  std::mt19937 rng(7);
+  const int64_t rows = 50, I = 37;
+  const auto gu = randv(rng, size_t(rows * 2 * I), 3.f), dh = randv(rng, size_t(rows * I));
+  std::vector<float> gate(size_t(rows * I)), up(gate.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < I; ++j) {
+      gate[size_t(r * I + j)] = gu[size_t(r * 2 * I + j)];
+      up[size_t(r * I + j)] = gu[size_t(r * 2 * I + I + j)];
+    }
+  std::vector<float> h(gate.size()), want_h(gate.size()), dgu(gu.size()), dg(gate.size()), du(gate.size());
+  swiglu_rows(gu.data(), rows, I, h.data());
+  swiglu_into(gate.data(), up.data(), want_h.data(), rows * I);
+  swiglu_rows_backward(gu.data(), dh.data(), rows, I, dgu.data());
+  swiglu_backward<float>(gate.data(), up.data(), dh.data(), dg.data(), du.data(), rows * I);  // FD-tested kernel
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < I; ++j) {
+      const size_t k = size_t(r * I + j), f = size_t(r * 2 * I + j);
+      ASSERT_EQ(h[k], want_h[k]);
+      ASSERT_NEAR(dgu[f], dg[k], 1e-6f * (1.f + std::abs(dg[k])));
+      ASSERT_NEAR(dgu[f + size_t(I)], du[k], 1e-6f * (1.f + std::abs(du[k])));
+    }
 }
 
 }  // namespace
