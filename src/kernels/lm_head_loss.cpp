@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/blas.h"
+#include "kernels/vec_math.h"
 
 namespace hyb {
 
@@ -28,16 +30,28 @@ LmHeadLossResult lm_head_loss(const LmHeadLossArgs<F>& a) {
         std::fill(l, l + V, F(0));
         continue;
       }
-      F m = l[0];
-      for (int64_t j = 1; j < V; ++j) m = std::max(m, l[j]);
-      double z = 0;
-      for (int64_t j = 0; j < V; ++j) z += std::exp(double(l[j] - m));
-      const double lse = double(m) + std::log(z);
-      row_ce[r] = lse - double(l[tgt]);
-      row_z[r] = lse * lse;
-      // d/dlogit of (lse − l_t + z·lse²) = softmax · (1 + 2 z lse) − onehot
-      const double s = a.grad_scale * (1.0 + 2.0 * a.z_loss * lse);
-      for (int64_t j = 0; j < V; ++j) l[j] = F(s * std::exp(double(l[j]) - lse));
+      if constexpr (std::is_same_v<F, float>) {
+        // One vectorised exp per logit; the row sum is accumulated in float lanes and finished in double.
+        const float lt = l[tgt];
+        const float m = vec::max_of(l, V);
+        const double z = vec::exp_affine_sum(l, V, 1.f, m);
+        const double lse = double(m) + std::log(z);
+        row_ce[r] = lse - double(lt);
+        row_z[r] = lse * lse;
+        const float s = float(a.grad_scale * (1.0 + 2.0 * a.z_loss * lse) / z);
+        for (int64_t j = 0; j < V; ++j) l[j] *= s;
+      } else {
+        F m = l[0];
+        for (int64_t j = 1; j < V; ++j) m = std::max(m, l[j]);
+        double z = 0;
+        for (int64_t j = 0; j < V; ++j) z += std::exp(double(l[j] - m));
+        const double lse = double(m) + std::log(z);
+        row_ce[r] = lse - double(l[tgt]);
+        row_z[r] = lse * lse;
+        // d/dlogit of (lse − l_t + z·lse²) = softmax · (1 + 2 z lse) − onehot
+        const double s = a.grad_scale * (1.0 + 2.0 * a.z_loss * lse);
+        for (int64_t j = 0; j < V; ++j) l[j] = F(s * std::exp(double(l[j]) - lse));
+      }
       l[tgt] -= F(a.grad_scale);
     }
     for (int64_t r = 0; r < n; ++r) {

@@ -14,7 +14,7 @@ struct LmHeadLossArgs {
   double z_loss = 0;          // adds z_loss · lse² per target row (OLMo's z-loss); 0 = off
   F* dh = nullptr;            // [N, D] written; null = loss only
   F* dW = nullptr;            // [V, D] accumulated; null = skip
-  int64_t block = 64;
+  int64_t block = 256;
 };
 
 struct LmHeadLossResult {

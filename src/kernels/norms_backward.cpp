@@ -1,11 +1,22 @@
 #include "kernels/norms_backward.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <vector>
+
+#include "kernels/vec_math.h"
 
 namespace hyb {
 
 namespace {
+// Float rows use the vectorisable exp of vec_math.h; the float64 twins (finite-difference tests) keep libm's.
+template <class F>
+F exp_f(F x) {
+  if constexpr (sizeof(F) == 4) return vec::fast_exp(x);
+  else return std::exp(x);
+}
+
 // Per-row inverse RMS exactly as the forward computes it (double sum, rounded to F).
 template <class F>
 F inv_rms(const F* x, int64_t n, double eps) {
@@ -15,73 +26,83 @@ F inv_rms(const F* x, int64_t n, double eps) {
 }
 }  // namespace
 
+// The weight gradient is a sum over rows: each thread accumulates its static share of rows into its own slot,
+// and the slots are added in thread order, so the result depends on the thread count but not on timing.
+template <class F>
+struct RowPartials {
+  RowPartials(bool on, int64_t rows, int64_t n)
+      : threads(on && rows > 16 ? omp_get_max_threads() : 1), n(n), sums(on ? size_t(threads * n) : 0, F(0)) {}
+  F* slot() { return sums.empty() ? nullptr : sums.data() + int64_t(omp_get_thread_num()) * n; }
+  void add_to(F* dw) const {
+    if (!dw) return;
+    for (int t = 0; t < threads; ++t)
+      for (int64_t i = 0; i < n; ++i) dw[i] += sums[size_t(t * n + i)];
+  }
+  int threads;
+  int64_t n;
+  std::vector<F> sums;
+};
+
 template <class F>
 void rmsnorm_backward(const F* x, const F* w, const F* dy, F* dx, F* dw, int64_t rows, int64_t n, double eps,
                       int64_t ldx, int64_t lddy, int64_t lddx, bool accumulate) {
   if (ldx < 0) ldx = n;
   if (lddy < 0) lddy = n;
   if (lddx < 0) lddx = n;
-  // dw first: dx may overwrite dy.
-  if (dw) {
+  RowPartials<F> part(dw != nullptr, rows, n);
+#pragma omp parallel num_threads(part.threads)
+  {
+    F* pw = part.slot();
+#pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const F* xr = x + r * ldx;
       const F* g = dy + r * lddy;
+      F* o = dx + r * lddx;
       const F inv = inv_rms(xr, n, eps);
-      for (int64_t i = 0; i < n; ++i) dw[i] += g[i] * (xr[i] * inv);
+      // dx = r (dx̂ − x̂ · mean(dx̂ ⊙ x̂)), dx̂ = dy ⊙ w. dw is taken before o is written: dx may alias dy.
+      double dot = 0;
+      for (int64_t i = 0; i < n; ++i) dot += double(g[i]) * w[i] * (xr[i] * inv);
+      if (pw)
+        for (int64_t i = 0; i < n; ++i) pw[i] += g[i] * (xr[i] * inv);
+      const F m = F(dot / double(n));
+      for (int64_t i = 0; i < n; ++i) {
+        const F v = inv * (g[i] * w[i] - xr[i] * inv * m);
+        o[i] = accumulate ? o[i] + v : v;
+      }
     }
   }
-#pragma omp parallel for schedule(static) if (rows > 16)
-  for (int64_t r = 0; r < rows; ++r) {
-    const F* xr = x + r * ldx;
-    const F* g = dy + r * lddy;
-    F* o = dx + r * lddx;
-    const F inv = inv_rms(xr, n, eps);
-    // dx = r (dx̂ − x̂ · mean(dx̂ ⊙ x̂)), dx̂ = dy ⊙ w
-    double dot = 0;
-    for (int64_t i = 0; i < n; ++i) dot += double(g[i]) * w[i] * (xr[i] * inv);
-    const F m = F(dot / double(n));
-    for (int64_t i = 0; i < n; ++i) {
-      const F v = inv * (g[i] * w[i] - xr[i] * inv * m);
-      o[i] = accumulate ? o[i] + v : v;
-    }
-  }
+  part.add_to(dw);
 }
 
 template <class F>
 void gated_rmsnorm_backward(const F* o, const F* z, const F* w, const F* dy, F* d_o, F* dz, F* dw, int64_t rows,
                             int64_t n, double eps) {
-  if (dw) {
+  RowPartials<F> part(dw != nullptr, rows, n);
+#pragma omp parallel num_threads(part.threads)
+  {
+    F* pw = part.slot();
+    std::vector<F> silu(static_cast<size_t>(n));
+#pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const F* xr = o + r * n;
       const F* zr = z + r * n;
       const F* g = dy + r * n;
       const F inv = inv_rms(xr, n, eps);
+      double dot = 0;
       for (int64_t i = 0; i < n; ++i) {
-        const F s = zr[i] / (F(1) + std::exp(-zr[i]));
-        dw[i] += g[i] * (xr[i] * inv) * s;
+        const F sg = F(1) / (F(1) + exp_f(-zr[i]));
+        const F xh = xr[i] * inv;
+        silu[size_t(i)] = zr[i] * sg;
+        dot += double(g[i] * w[i] * zr[i] * sg) * xh;
+        if (pw) pw[i] += g[i] * xh * silu[size_t(i)];
+        // silu'(z) = σ(z)(1 + z(1 − σ(z)))
+        dz[r * n + i] = g[i] * xh * w[i] * sg * (F(1) + zr[i] * (F(1) - sg));
       }
+      const F m = F(dot / double(n));
+      for (int64_t i = 0; i < n; ++i) d_o[r * n + i] = inv * (g[i] * w[i] * silu[size_t(i)] - xr[i] * inv * m);
     }
   }
-#pragma omp parallel for schedule(static) if (rows > 16)
-  for (int64_t r = 0; r < rows; ++r) {
-    const F* xr = o + r * n;
-    const F* zr = z + r * n;
-    const F* g = dy + r * n;
-    const F inv = inv_rms(xr, n, eps);
-    double dot = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const F sg = F(1) / (F(1) + std::exp(-zr[i]));
-      const F xh = xr[i] * inv;
-      dot += double(g[i] * w[i] * zr[i] * sg) * xh;
-      // silu'(z) = σ(z)(1 + z(1 − σ(z)))
-      dz[r * n + i] = g[i] * xh * w[i] * sg * (F(1) + zr[i] * (F(1) - sg));
-    }
-    const F m = F(dot / double(n));
-    for (int64_t i = 0; i < n; ++i) {
-      const F s = zr[i] / (F(1) + std::exp(-zr[i]));
-      d_o[r * n + i] = inv * (g[i] * w[i] * s - xr[i] * inv * m);
-    }
-  }
+  part.add_to(dw);
 }
 
 template <class F>

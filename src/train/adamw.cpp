@@ -38,7 +38,9 @@ double clip_grad_norm(ParamTensors& g, double max_norm) {
   if (coef < 1) {
     const float c = float(coef);
     float* p = g.data();
-    for (size_t i = 0; i < g.size(); ++i) p[i] *= c;
+    const int64_t n = int64_t(g.size());
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) p[i] *= c;
   }
   return norm;
 }

@@ -41,11 +41,13 @@ class GradModel {
     std::vector<float> braw, araw;        // GDN: b_proj, a_proj outputs [N, Hv]
     std::vector<float> beta, g;           // GDN: gates [N, Hv]
     std::vector<float> o, z, nrm;         // GDN: core output, gate, gated-norm output [N, value_dim]
-    std::vector<float> qr, kh, vh;        // attn: q after norm+RoPE [N, q_dim]; k, v per sequence [B, Hkv, T, hd]
+    std::vector<float> qr, kh;            // attn: q, k after norm+RoPE [N, q_dim] / [N, kv_dim]
+    std::vector<float> lse;               // attn: softmax log-sum-exp per [B, H, T]
     std::vector<float> att, ap;           // attn: attention output [N, q_dim], o_proj output [N, D]
     std::vector<float> x1;                // after the mixer's residual add
     std::vector<float> u2;                // GDN: post_attention_layernorm(x1) (MLP input)
     std::vector<float> mg, mu, mh, m;     // MLP: gate, up, silu(gate)·up [N, I]; attn: MLP output [N, D]
+    bool fused_gu = false;                // MLP: mg holds gate|up as [N, 2I] (one GEMM), mu unused
   };
 
   void forward(const int32_t* ids, int64_t B, int64_t T, const int32_t* targets);  // fills acts_, xf_, hf_, targets_
@@ -65,7 +67,6 @@ class GradModel {
     std::vector<float> dcv, dqkv;               // GDN [N, conv_dim]
     std::vector<float> dbeta, dg, db, da;       // GDN [N, Hv]
     std::vector<float> dq, datt, dk, dv;        // attention [N, q_dim] / [N, kv_dim]
-    std::vector<float> dkh, dvh;                // attention, one sequence head-major [Hkv, T, hd]
     std::vector<float> tmp, state;              // forward: [N, D] and one GDN / conv state
   };
 

@@ -50,7 +50,12 @@ float* ParamTensors::find(const std::string& name) {
   return nullptr;
 }
 
-void ParamTensors::zero() { std::fill(data_.begin(), data_.end(), 0.f); }
+void ParamTensors::zero() {
+  float* p = data_.data();
+  const int64_t n = int64_t(data_.size());
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) p[i] = 0.f;
+}
 
 namespace {
 void copy_mat(const WeightMat& m, float* dst) {

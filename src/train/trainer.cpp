@@ -14,6 +14,7 @@
 #include "core/timer.h"
 #include "model/init.h"
 #include "train/adamw.h"
+#include "train/phase_profile.h"
 #include "train/grad_model.h"
 #include "train/token_shards.h"
 #include "train/train_checkpoint.h"
@@ -190,7 +191,9 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
   while (step < stop) {
     train_windows.batch(step, B, ids.data(), lab);
     const LossStats ls = gm.loss_and_grads(ids.data(), B, W, grads, rc.z_loss, lab);
+    PhaseProfile::Scope ps_clip("grad clip");
     const double gnorm = clip_grad_norm(grads, rc.grad_clip);
+    ps_clip.stop();
     if (!std::isfinite(ls.loss) || !std::isfinite(gnorm)) {
       std::fclose(metrics);
       if (tty) std::fputc('\n', stderr);
@@ -200,7 +203,11 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
            last.empty() ? std::string("none") : last, " (lower lr, raise warmup or enable grad_clip)");
     }
     const double lr = sched.lr(step + 1);
-    adam.update(params, grads, lr);
+    {
+      PhaseProfile::Scope ps("adamw");
+      adam.update(params, grads, lr);
+    }
+    PhaseProfile::get().report("training step");
     ++step;
     const int64_t tokens = step * B * T;
     double val = NAN;

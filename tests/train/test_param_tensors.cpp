@@ -100,3 +100,47 @@ TEST(GradModel, ReuseAcrossShapesIsExact) {
 
 }  // namespace
 }  // namespace hyb
+
+namespace hyb {
+namespace {
+
+// GradModel takes one GEMM over q|k|v and gate|up when those matrices (and their gradients) lie back to back, as
+// in a ParamTensors arena. The gradients must not depend on that: the view of an arena against the same weights
+// copied into separately allocated matrices (always the per-matrix path).
+TEST(GradModel, StackedProjectionsMatchSeparateOnes) {
+  TinyCheckpoint ck(false);
+  const Weights loaded = Weights::load(ck.dir.string(), WeightDType::F32);
+  ParamTensors arena(loaded.config());
+  arena.copy_from(loaded);
+  const Weights view = arena.view();
+  // Separate copies: every matrix of every layer in its own vector, so none is adjacent to the next.
+  Weights split = arena.view();
+  std::vector<std::vector<float>> keep;
+  auto own = [&](WeightMat& m) {
+    keep.emplace_back(m.f32(), m.f32() + m.rows * m.cols);
+    keep.emplace_back(16, 0.f);  // a gap
+    m.data = keep[keep.size() - 2].data();
+  };
+  keep.reserve(64 * split.layers.size());
+  for (auto& L : split.layers) {
+    own(L.gate), own(L.up), own(L.down);
+    if (L.kind == LayerKind::GDN) own(L.gdn.q), own(L.gdn.k), own(L.gdn.v);
+  }
+  const int64_t B = 2, T = 33, V = loaded.config().vocab_size;
+  std::mt19937 rng(9);
+  std::vector<int32_t> ids(size_t(B * T));
+  for (auto& x : ids) x = int32_t(rng() % uint32_t(V));
+  ParamTensors g1(loaded.config()), g2(loaded.config());
+  GradModel m1(view), m2(split);
+  const double l1 = m1.loss_and_grads(ids.data(), B, T, g1).loss, l2 = m2.loss_and_grads(ids.data(), B, T, g2).loss;
+  EXPECT_NEAR(l1, l2, 1e-6);
+  double num = 0, den = 0;
+  for (size_t i = 0; i < g1.size(); ++i) {
+    num += double(g1.data()[i] - g2.data()[i]) * (g1.data()[i] - g2.data()[i]);
+    den += double(g2.data()[i]) * g2.data()[i];
+  }
+  EXPECT_LT(std::sqrt(num / den), 1e-5);
+}
+
+}  // namespace
+}  // namespace hyb

@@ -1,0 +1,61 @@
+#include "train/fused_ops.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/vec_math.h"
+
+namespace hyb {
+
+void short_conv_silu_batch(const float* x, int64_t B, int64_t T, int64_t C, const float* w, int64_t K, float* out) {
+  const int64_t S = K - 1;
+  std::vector<float> wt(size_t(K * C));  // taps transposed to [K, C] for unit-stride channel loops
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < K; ++i) wt[size_t(i * C + c)] = w[c * K + i];
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < B * T; ++r) {
+    const int64_t t = r % T;
+    float* o = out + r * C;
+    std::fill(o, o + C, 0.f);
+    for (int64_t i = 0; i < K; ++i) {
+      if (t - S + i < 0) continue;  // before the sequence: the zero state
+      const float* xs = x + (r - S + i) * C;
+      const float* wi = wt.data() + i * C;
+      for (int64_t c = 0; c < C; ++c) o[c] += wi[c] * xs[c];
+    }
+    for (int64_t c = 0; c < C; ++c) o[c] = o[c] / (1.f + vec::fast_exp(-o[c]));
+  }
+}
+
+void swiglu_into(const float* gate, const float* up, float* h, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) h[i] = gate[i] / (1.f + vec::fast_exp(-gate[i])) * up[i];
+}
+
+void swiglu_rows(const float* gu, int64_t rows, int64_t I, float* h) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* g = gu + r * 2 * I;
+    const float* u = g + I;
+    float* o = h + r * I;
+    for (int64_t j = 0; j < I; ++j) o[j] = g[j] / (1.f + vec::fast_exp(-g[j])) * u[j];
+  }
+}
+
+void swiglu_rows_backward(const float* gu, const float* dh, int64_t rows, int64_t I, float* dgu) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* g = gu + r * 2 * I;
+    const float* u = g + I;
+    const float* d = dh + r * I;
+    float* dg = dgu + r * 2 * I;
+    float* du = dg + I;
+    for (int64_t j = 0; j < I; ++j) {
+      const float x = g[j], sg = 1.f / (1.f + vec::fast_exp(-x));
+      du[j] = d[j] * x * sg;
+      dg[j] = d[j] * u[j] * sg * (1.f + x * (1.f - sg));  // silu'(x) = σ(x)(1 + x(1 − σ(x)))
+    }
+  }
+}
+
+}  // namespace hyb
