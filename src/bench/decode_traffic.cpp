@@ -1,12 +1,18 @@
 #include "bench/decode_traffic.h"
 
+#include "kernels/quant_formats.h"
+
 namespace hyb {
 
 DecodeTraffic decode_traffic(const Weights& w, int64_t context, int64_t tokens) {
   const ModelConfig& c = w.config();
   DecodeTraffic t;
   // The embedding is a lookup (one row), unless it doubles as lm_head, which reads all of it.
-  t.weights += double(w.embed.bytes()) / double(w.embed.rows);
+  // Quantized matrices are stored in 16-row groups (padding rows included in bytes()); a lookup reads one row's
+  // blocks and scales only.
+  t.weights += is_quant_dtype(w.embed.dtype)
+                   ? double(quant_group_bytes(w.embed.dtype, w.embed.cols)) / double(kQuantRows)
+                   : double(w.embed.bytes()) / double(w.embed.rows);
   t.weights += double(w.lm_head.bytes());
   auto mat = [&](const WeightMat& m) { t.weights += double(m.bytes()); };
   for (const auto& L : w.layers) {

@@ -3,6 +3,7 @@
 #include <cblas.h>
 // GCC 12 flags its own AVX-512 intrinsic headers with -Wmaybe-uninitialized (false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #include <omp.h>
 

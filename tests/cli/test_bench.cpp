@@ -33,7 +33,9 @@ nlohmann::json run_json(const std::string& args) {
 }
 
 // Weight bytes of one decoded token for kConfig with matrices of `mb` bytes per element (vectors stay f32).
-double weight_bytes(double mb) {
+// Quantized formats keep matrices in groups of 16 rows, so the 2-row a/b projections and the 300-row lm_head
+// are read with their padding rows (14 + 14 per GDN layer, 4 for lm_head).
+double weight_bytes(double mb, bool row_groups = false) {
   const double D = 32, I = 64, V = 300;
   const double gdn_mats = 16 * D + 16 * D + 32 * D + 2 * D + 2 * D + 32 * D + D * 32;  // q k v a b g o
   const double gdn_vecs = D + D + 64 * 4 + 2 + 2 + 16;  // norms, conv taps, A_log, dt_bias, o_norm
@@ -42,7 +44,8 @@ double weight_bytes(double mb) {
   const double mlp = 3 * I * D;
   const double mats = 3 * (gdn_mats + mlp) + attn_mats + mlp + V * D /* lm_head */ + D /* one embedding row */;
   const double vecs = 3 * gdn_vecs + attn_vecs + D /* final norm */;
-  return mats * mb + vecs * 4;
+  const double padding = row_groups ? (3 * 28 + 4) * D : 0;
+  return (mats + padding) * mb + vecs * 4;
 }
 
 double kv_and_state_bytes(double context, double tokens) {
@@ -58,11 +61,13 @@ TEST(Bench, DecodeJsonBytesPerToken) {
   std::ofstream(d / "c.json") << kConfig;
   // Q8_0: 32 int8 + an f16 scale per block of 32; Q4_0: 16 bytes of nibbles + an f16 scale.
   for (auto [dtype, mb] : {std::pair{"f32", 4.0}, {"bf16", 2.0}, {"int8", 34.0 / 32}, {"q4", 18.0 / 32}}) {
+    const bool quantized = dtype[0] == 'i' || dtype[0] == 'q';
     auto j = run_json("decode --config " + (d / "c.json") + " --tokens 4 --threads 1 --json --dtype " + dtype);
     ASSERT_TRUE(j.is_object());
     EXPECT_GT(j["tokens_per_s"].get<double>(), 0) << dtype;
     EXPECT_EQ(j["fill"], "none");
-    EXPECT_DOUBLE_EQ(j["bytes_per_token"].get<double>(), weight_bytes(mb) + kv_and_state_bytes(0, 4)) << dtype;
+    EXPECT_DOUBLE_EQ(j["bytes_per_token"].get<double>(), weight_bytes(mb, quantized) + kv_and_state_bytes(0, 4))
+        << dtype;
     EXPECT_NEAR(j["gb_per_s"].get<double>(), j["bytes_per_token"].get<double>() * j["tokens_per_s"].get<double>() / 1e9,
                 1e-9);
   }
