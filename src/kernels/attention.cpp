@@ -9,6 +9,8 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/vec_math.h"
+
 namespace hyb {
 
 namespace {
@@ -17,28 +19,6 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr int64_t kQueryBlock = 64;    // prefill: query rows per task
 constexpr int64_t kKeyBlock = 128;     // prefill: keys per score tile
 constexpr int64_t kDecodeBlock = 512;  // decode: keys per split-K task
-
-// exp written as plain arithmetic so `omp simd` loops vectorise it (libm's expf does not without -ffast-math).
-// Cody–Waite reduction by ln 2, degree-6 polynomial: relative error ~2e-7 on [-87, 88]; exp(-inf) = 0.
-inline float exp_simd(float x) {
-  const bool neg_inf = x < -87.f;
-  x = std::min(std::max(x, -87.f), 88.f);
-  const float n = std::nearbyint(x * 1.44269504088896341f);
-  const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187045e-6f;
-  float p = 1.f / 720.f;
-  p = p * r + 1.f / 120.f;
-  p = p * r + 1.f / 24.f;
-  p = p * r + 1.f / 6.f;
-  p = p * r + 0.5f;
-  p = p * r + 1.f;
-  p = p * r + 1.f;
-  int32_t bits;
-  std::memcpy(&bits, &p, 4);
-  bits += int32_t(n) << 23;
-  float out;
-  std::memcpy(&out, &bits, 4);
-  return neg_inf ? 0.f : out;
-}
 
 inline float dot(const float* a, const float* b, int64_t n) {
   float s = 0.f;
@@ -84,7 +64,7 @@ void attention_split_k(const AttentionArgs& a) {
             float l = 0.f;
 #pragma omp simd reduction(+ : l)
             for (int64_t j = 0; j < nk; ++j) {
-              s[j] = exp_simd(s[j] - m);
+              s[j] = vec::fast_exp(s[j] - m);
               l += s[j];
             }
             float* acc = pr;
@@ -156,11 +136,11 @@ void attention_tiled(const AttentionArgs& a) {
             float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
             for (int64_t j = 0; j < visible; ++j) {
-              srow[j] = exp_simd(srow[j] - mt);
+              srow[j] = vec::fast_exp(srow[j] - mt);
               sum += srow[j];
             }
             std::fill(srow + visible, srow + nj, 0.f);
-            const float corr = exp_simd(m[i] - mt);  // 0 on the first tile (m = -inf)
+            const float corr = vec::fast_exp(m[i] - mt);  // 0 on the first tile (m = -inf)
             l[i] = l[i] * corr + sum;
             m[i] = mt;
             float* orow = O.data() + i * hd;

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/quant_matmul.h"
+#include "kernels/widened_gemm.h"
 
 namespace hyb {
 
@@ -85,24 +86,9 @@ void matvec_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, flo
   }
 }
 
-// GEMM with bf16 weights: each thread widens a block of weight rows into its own f32 tile and runs a
-// single-threaded SGEMM on it (OpenBLAS stays serial inside an OpenMP region).
-void gemm_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  const int64_t N = W.rows, K = W.cols;
-  const int64_t nb = std::max<int64_t>(16, std::min<int64_t>(256, (1 << 18) / std::max<int64_t>(K, 1)));
-  const int64_t blocks = (N + nb - 1) / nb;
-#pragma omp parallel
-  {
-    std::vector<float> tile(size_t(nb * K));
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t n0 = b * nb, n = std::min(nb, N - n0);
-      const uint16_t* src = W.bf16() + n0 * K;
-      for (int64_t i = 0; i < n * K; ++i) tile[i] = bf16_to_f32(src[i]);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(n), int(K), 1.f, x, int(ldx), tile.data(),
-                  int(K), beta, y + n0, int(ldy));
-    }
-  }
+void widen_bf16_rows(const WeightMat& W, int64_t n0, int64_t n, float* out) {
+  const uint16_t* src = W.bf16() + n0 * W.cols;
+  for (int64_t i = 0; i < n * W.cols; ++i) out[i] = bf16_to_f32(src[i]);
 }
 
 // Activations rounded to bf16, one row per Kp-long slot; reused across calls (one thread of control).
@@ -139,7 +125,7 @@ Bf16Math g_bf16_math = [] {
 void linear_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
   if (M <= 8) matvec_bf16(x, M, ldx, W, y, ldy, beta);
   else if (bf16_fast_active()) gemm_dp(x, M, ldx, W, y, ldy, beta);
-  else gemm_bf16(x, M, ldx, W, y, ldy, beta);
+  else widened_gemm(x, M, ldx, W, y, ldy, beta, widen_bf16_rows);
 }
 
 void linear_f32(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
@@ -204,6 +190,24 @@ void weight_row_f32(const WeightMat& W, int64_t r, float* out) {
   } else {
     const uint16_t* s = W.bf16() + r * W.cols;
     for (int64_t i = 0; i < W.cols; ++i) out[i] = bf16_to_f32(s[i]);
+  }
+}
+
+void widened_gemm(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta,
+                  WidenRows widen) {
+  const int64_t N = W.rows, K = W.cols;
+  const int64_t nb = std::max<int64_t>(16, std::min<int64_t>(256, (1 << 18) / std::max<int64_t>(K, 1)));
+  const int64_t blocks = (N + nb - 1) / nb;
+#pragma omp parallel
+  {
+    std::vector<float> tile(size_t(nb * K));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t n0 = b * nb, n = std::min(nb, N - n0);
+      widen(W, n0, n, tile.data());
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(n), int(K), 1.f, x, int(ldx), tile.data(),
+                  int(K), beta, y + n0, int(ldy));
+    }
   }
 }
 

@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "kernels/quant_formats.h"
+#include "kernels/widened_gemm.h"
 
 namespace hyb {
 
@@ -160,27 +161,11 @@ GroupFn pick_group_fn(DType t) {
   return t == DType::Q4_0 ? group_scalar<true> : group_scalar<false>;
 }
 
-// Widens rows [n0, n0 + n) (n0 a multiple of 16) to f32 [n, K].
+// Widens rows [n0, n0 + n) to f32 [n, K] (the widened_gemm tile callback).
 void unpack_rows(const WeightMat& W, int64_t n0, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) quant_unpack_row(W.dtype, W.u8(), W.rows, W.cols, n0 + i, out + i * W.cols);
 }
 
-void quant_gemm(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  const int64_t N = W.rows, K = W.cols;
-  const int64_t nb = std::max<int64_t>(16, std::min<int64_t>(256, (1 << 18) / std::max<int64_t>(K, 1)));
-  const int64_t blocks = (N + nb - 1) / nb;
-#pragma omp parallel
-  {
-    std::vector<float> tile(size_t(nb * K));
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t n0 = b * nb, n = std::min(nb, N - n0);
-      unpack_rows(W, n0, n, tile.data());
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(n), int(K), 1.f, x, int(ldx), tile.data(),
-                  int(K), beta, y + n0, int(ldy));
-    }
-  }
-}
 
 }  // namespace
 
@@ -219,7 +204,7 @@ void quant_matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, fl
 
 void quant_linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
   if (M <= kMatvecRows) quant_matvec(x, M, ldx, W, y, ldy, beta);
-  else quant_gemm(x, M, ldx, W, y, ldy, beta);
+  else widened_gemm(x, M, ldx, W, y, ldy, beta, unpack_rows);
 }
 
 }  // namespace hyb

@@ -7,10 +7,11 @@
 
 namespace hyb::vec {
 
-// exp(x) for x ≤ 88.7, relative error ≤ ~2 ulp; x below −87.3 (including −inf) returns exp(−87.3) ≈ 1e-38 instead
-// of 0, harmless wherever the result is summed with an exp(0) term (softmax after max subtraction).
+// exp(x) for x ≤ 88.7, relative error ≤ ~2 ulp; x below −87.3 (including −inf) returns 0, so masked scores and
+// the first online-softmax rescale (m = −inf) vanish exactly.
 inline float fast_exp(float x) {
-  x = x < -87.3f ? -87.3f : x;
+  const bool underflow = x < -87.3f;
+  x = underflow ? -87.3f : x;
   x = x > 88.7f ? 88.7f : x;
   // x = n ln2 + r, |r| ≤ ln2/2; n rounded to nearest by the 1.5·2²³ shifter (exact for |n| < 2²²).
   const float shifter = 12582912.f;
@@ -27,7 +28,7 @@ inline float fast_exp(float x) {
   const int32_t bits = (int32_t(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return underflow ? 0.f : p * scale;
 }
 
 constexpr int64_t kLanes = 16;
