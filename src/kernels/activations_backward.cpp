@@ -6,20 +6,11 @@
 
 namespace hyb {
 
-namespace {
-// Float rows use the vectorisable exp of vec_math.h; the float64 twins (finite-difference tests) keep libm's.
-template <class F>
-F exp_f(F x) {
-  if constexpr (sizeof(F) == 4) return vec::fast_exp(x);
-  else return std::exp(x);
-}
-}  // namespace
-
 template <class F>
 void swiglu_backward(const F* gate, const F* up, const F* dh, F* dgate, F* dup, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) {
-    const F x = gate[i], sg = F(1) / (F(1) + exp_f(-x)), g = dh[i];
+    const F x = gate[i], sg = F(1) / (F(1) + vec::exp_of(-x)), g = dh[i];
     dup[i] = g * x * sg;
     dgate[i] = g * up[i] * sg * (F(1) + x * (F(1) - sg));
   }

@@ -10,12 +10,6 @@
 namespace hyb {
 
 namespace {
-// Float rows use the vectorisable exp of vec_math.h; the float64 twins (finite-difference tests) keep libm's.
-template <class F>
-F exp_f(F x) {
-  if constexpr (sizeof(F) == 4) return vec::fast_exp(x);
-  else return std::exp(x);
-}
 
 // Per-row inverse RMS exactly as the forward computes it (double sum, rounded to F).
 template <class F>
@@ -90,7 +84,7 @@ void gated_rmsnorm_backward(const F* o, const F* z, const F* w, const F* dy, F* 
       const F inv = inv_rms(xr, n, eps);
       double dot = 0;
       for (int64_t i = 0; i < n; ++i) {
-        const F sg = F(1) / (F(1) + exp_f(-zr[i]));
+        const F sg = F(1) / (F(1) + vec::exp_of(-zr[i]));
         const F xh = xr[i] * inv;
         silu[size_t(i)] = zr[i] * sg;
         dot += double(g[i] * w[i] * zr[i] * sg) * xh;

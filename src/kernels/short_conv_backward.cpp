@@ -10,15 +10,6 @@
 
 namespace hyb {
 
-namespace {
-// Float rows use the vectorisable exp of vec_math.h; the float64 twins (finite-difference tests) keep libm's.
-template <class F>
-F exp_f(F x) {
-  if constexpr (sizeof(F) == 4) return vec::fast_exp(x);
-  else return std::exp(x);
-}
-}  // namespace
-
 // Every loop runs over channels innermost (unit stride, vectorised); the taps are transposed to [K, C] for that.
 // The weight gradient is summed per thread over its static share of time steps, then the partials are added in
 // thread order (deterministic for a given thread count).
@@ -50,7 +41,7 @@ void short_conv_silu_backward(const F* x, int64_t T, int64_t C, const F* w, int6
       F* d = dc.data() + t * C;
       const F* g = dout + t * C;
       for (int64_t c = 0; c < C; ++c) {
-        const F a = acc[size_t(c)], sg = F(1) / (F(1) + exp_f(-a));
+        const F a = acc[size_t(c)], sg = F(1) / (F(1) + vec::exp_of(-a));
         d[c] = g[c] * sg * (F(1) + a * (F(1) - sg));
       }
       for (int64_t i = 0; i < K; ++i) {

@@ -2,6 +2,7 @@
 // training softmaxes (lm_head cross-entropy, attention) run one exp per logit, and libm's scalar expf was the
 // bottleneck there. Plain C++, so the portable build (no -march=native) gets the same results.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -71,6 +72,14 @@ inline float dot(const float* x, const float* y, int64_t n) {
   for (int64_t k = 0; k < kLanes; ++k) s += lane[k];
   for (; j < n; ++j) s += x[j] * y[j];
   return s;
+}
+
+// exp for kernels templated on the float type: float rows use fast_exp; the float64 twins (the finite-difference
+// references) keep libm's.
+template <class F>
+inline F exp_of(F x) {
+  if constexpr (sizeof(F) == 4) return fast_exp(x);
+  else return std::exp(x);
 }
 
 }  // namespace hyb::vec
