@@ -17,7 +17,11 @@ void add_synth_options(CLI::App& app, SynthSpec& s, std::string& task, std::stri
       ->default_val(s.max_len);
   app.add_option("--answer", answer, "parity/s3/s5: score the running product at every position, or the final one")
       ->default_val("running")->check(CLI::IsMember({"running", "final"}));
-  app.add_option("--pairs", s.pairs, "mqar: key-value pairs per example")->default_val(s.pairs);
+  app.add_option("--pairs", s.pairs, "mqar: key-value pairs per example (the most, with --min-pairs)")
+      ->default_val(s.pairs);
+  app.add_option("--min-pairs", s.min_pairs,
+                 "mqar: draw each example's pair count from [min-pairs, pairs] (0 = always --pairs)")
+      ->default_val(s.min_pairs);
   app.add_option("--queries", s.queries, "mqar: keys asked back (0 = all)")->default_val(s.queries);
   app.add_option("--keys", s.keys, "mqar: size of the key vocabulary")->default_val(s.keys);
   app.add_option("--values", s.values, "mqar: size of the value vocabulary")->default_val(s.values);

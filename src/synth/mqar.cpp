@@ -11,7 +11,9 @@ namespace hyb {
 
 SynthExample mqar_example(const SynthSpec& s, SynthRng& rng) {
   const int32_t sep = 2, filler = 3, key0 = 4, val0 = int32_t(4 + s.keys);
-  const int64_t n = s.pairs, m = s.queries ? s.queries : s.pairs;
+  // A range of pair counts in one dataset lets a model learn the mechanism on easy examples and be scored per count.
+  const int64_t n = s.min_pairs > 0 ? s.min_pairs + rng.below(s.pairs - s.min_pairs + 1) : s.pairs;
+  const int64_t m = s.queries ? std::min(s.queries, n) : n;
   const int64_t len = s.min_len + rng.below(s.max_len - s.min_len + 1);
   std::vector<int32_t> keys(static_cast<size_t>(s.keys));
   std::iota(keys.begin(), keys.end(), key0);
@@ -26,7 +28,7 @@ SynthExample mqar_example(const SynthSpec& s, SynthRng& rng) {
     e.ids.push_back(vals[size_t(i)]);
   }
   e.ids.push_back(sep);
-  for (int64_t i = s.min_mqar_len(); i < len; ++i) e.ids.push_back(filler);
+  while (int64_t(e.ids.size()) + 2 * m < len) e.ids.push_back(filler);
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   for (int64_t i = 0; i < m; ++i) std::swap(order[size_t(i)], order[size_t(i + rng.below(n - i))]);

@@ -66,6 +66,7 @@ nlohmann::json synth_spec_json(const SynthSpec& s) {
   nlohmann::json j = {{"task", synth_task_name(s.task)}, {"min_len", s.min_len}, {"max_len", s.max_len}};
   if (s.task == SynthTask::MQAR) {
     j["pairs"] = s.pairs;
+    if (s.min_pairs > 0) j["min_pairs"] = s.min_pairs;
     j["queries"] = s.queries ? s.queries : s.pairs;
     j["keys"] = s.keys;
     j["values"] = s.values;

@@ -27,6 +27,7 @@ void SynthSpec::validate() const {
   if (min_len < 1 || max_len < min_len) fail("--min-len/--max-len: need 1 <= min <= max, got ", min_len, "..", max_len);
   if (task != SynthTask::MQAR) return;
   if (pairs < 1) fail("--pairs: need at least 1, got ", pairs);
+  if (min_pairs < 0 || min_pairs > pairs) fail("--min-pairs: need 0..pairs (", pairs, "), got ", min_pairs);
   if (keys < pairs) fail("--keys: ", keys, " keys cannot hold ", pairs, " distinct pairs");
   if (values < 2) fail("--values: need at least 2, got ", values);
   if (keys + values > 60000) fail("--keys/--values: ", keys + values, " tokens exceed the uint16 shards");

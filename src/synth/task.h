@@ -20,8 +20,9 @@ struct SynthSpec {
   // MQAR: total example length including BOS, drawn from [min_len, max_len] (filler pads the gap).
   int64_t min_len = 16, max_len = 16;
   bool running = true;     // parity/S3/S5: score the running product at every position (else the final one only)
-  int64_t pairs = 8;       // MQAR: key-value pairs stored
-  int64_t queries = 0;     // MQAR: keys asked back (0 = all pairs, in random order)
+  int64_t pairs = 8;       // MQAR: key-value pairs stored (the most, when min_pairs is set)
+  int64_t min_pairs = 0;   // MQAR: if > 0, each example stores a number of pairs drawn from [min_pairs, pairs]
+  int64_t queries = 0;     // MQAR: keys asked back (0 = all pairs, in random order; capped at the pairs stored)
   int64_t keys = 64, values = 64;  // MQAR: key and value vocabulary sizes
   void validate() const;  // fail()s naming the bad option
   int64_t min_mqar_len() const { return 2 + 2 * pairs + 2 * (queries ? queries : pairs); }  // BOS, SEP

@@ -2,6 +2,7 @@
 // definition (recomputed here from the tokens), determinism by seed, and the data directory round trip.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -92,6 +93,39 @@ TEST(Synth, MqarAnswersAreTheStoredValues) {
     }
     EXPECT_EQ(answers, 6);
   }
+}
+
+TEST(Synth, MqarPairRangeCoversEveryCount) {
+  SynthSpec s;
+  s.task = SynthTask::MQAR;
+  s.min_pairs = 2;
+  s.pairs = 8;
+  s.keys = s.values = 16;
+  s.min_len = s.max_len = 40;
+  s.validate();
+  std::set<int> counts;
+  for (uint64_t i = 0; i < 200; ++i) {
+    const SynthExample e = synth_example(s, 5, i);
+    ASSERT_EQ(int64_t(e.ids.size()), 40) << "filler keeps the length fixed whatever the pair count";
+    const auto sep = size_t(std::find(e.ids.begin(), e.ids.end(), 2) - e.ids.begin());
+    ASSERT_EQ(sep % 2, 1u);
+    const int n = int(sep / 2);
+    std::map<int32_t, int32_t> store;
+    for (int p = 0; p < n; ++p) store.emplace(e.ids[size_t(1 + 2 * p)], e.ids[size_t(2 + 2 * p)]);
+    ASSERT_EQ(int(store.size()), n) << "keys must be distinct";
+    int answers = 0;
+    for (size_t t = 0; t < e.ids.size(); ++t) {
+      if (e.labels[t] < 0) continue;
+      ++answers;
+      ASSERT_TRUE(store.count(e.ids[t]));
+      EXPECT_EQ(e.labels[t], store[e.ids[t]]);
+    }
+    EXPECT_EQ(answers, n) << "every stored key is asked back";
+    counts.insert(n);
+  }
+  EXPECT_EQ(counts, (std::set<int>{2, 3, 4, 5, 6, 7, 8}));
+  s.min_pairs = 9;
+  EXPECT_THROW(s.validate(), Error);
 }
 
 TEST(Synth, DeterministicBySeed) {
