@@ -15,9 +15,9 @@ if [ "$SMOKE" = 1 ]; then
   TRAIN_EX=2000; TEST_EX=64
 else
   # d_model 128, 4 layers (the hybrid: 3 GDN + 1 attention), 2 heads: GDN state 2 x 48 x 96 per layer; 64 keys
-  # (more than the 48 key dimensions of a head) and 64 values. 1000 steps x 32 records x 127 tokens per model.
+  # (more than the 48 key dimensions of a head) and 64 values. 800 steps x 32 records x 127 tokens per model.
   TRAIN_LEN=128; MAX_PAIRS=31; EVAL="64:2,4,8,15 128:2,4,8,16,31 256:2,4,8,16,31"; D=128; L=4; H=2; KEYS=64
-  STEPS=1000; BATCH=32; LR=0.003; WARMUP=100; TRAIN_EX=60000; TEST_EX=500
+  STEPS=800; BATCH=32; LR=0.003; WARMUP=100; TRAIN_EX=60000; TEST_EX=500
 fi
 
 data=$OUT/data/train-L$TRAIN_LEN

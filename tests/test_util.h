@@ -2,6 +2,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -64,6 +65,17 @@ inline RunResult run(const std::string& cmd) {
 }
 
 inline std::string hybrid_bin() { return HYBRID_BIN; }
+
+// A failed command's contract: non-zero exit (not a signal), exactly one line, starting "error:" and naming `needle`.
+inline void expect_one_line_error(const RunResult& r, const std::string& needle, const std::string& what = "") {
+  EXPECT_GT(r.code, 0) << what << "\n" << r.out;
+  EXPECT_LT(r.code, 128) << "killed by a signal: " << what;
+  std::string out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 0) << "more than one line:\n" << r.out;
+  EXPECT_EQ(out.rfind("error:", 0), 0u) << r.out;
+  EXPECT_NE(out.find(needle), std::string::npos) << "missing '" << needle << "' in: " << r.out;
+}
 
 inline std::vector<float> load_f32(const std::string& path, std::vector<int64_t>* shape = nullptr) {
   NpyArray a = npy_read(path);

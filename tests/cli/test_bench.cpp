@@ -143,26 +143,20 @@ TEST(Bench, Errors) {
   TempDir d;
   std::ofstream(d / "c.json") << kConfig;
   std::ofstream(d / "bad.json") << R"({"hidden_size": 30, "num_attention_heads": 4})";
-  auto one_line_error = [](const RunResult& r, const std::string& needle) {
-    EXPECT_NE(r.code, 0) << r.out;
-    EXPECT_EQ(r.out.rfind("error: ", 0), 0u) << r.out;
-    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
-    EXPECT_NE(r.out.find(needle), std::string::npos) << r.out;
-  };
   const std::string b = hybrid_bin() + " bench ";
-  one_line_error(run(b + "nope"), "unknown benchmark");
-  one_line_error(run(b + "decode --config " + (d / "c.json") + " --dtype int4"), "--dtype");
-  one_line_error(run(b + "decode --config " + (d / "c.json") + " --dtype f16"), "--dtype");
-  one_line_error(run(b + "decode --tokens 4"), "--config or --model");
-  one_line_error(run(b + "decode --config " + (d / "missing.json")), "missing.json");
-  one_line_error(run(b + "prefill --config " + (d / "bad.json")), "bad.json");
-  one_line_error(run(b + "decode --config " + (d / "c.json") + " --tokens 0"), "--tokens");
-  one_line_error(run(b + "decode --config " + (d / "c.json") + " --fill maybe"), "--fill");
-  one_line_error(run(b + "gdn --T 0"), "--T");
-  one_line_error(run(b + "gdn --T 8 --heads 3 --key-heads 2"), "--key-heads");
-  one_line_error(run(b + "train --config " + (d / "c.json") + " --bogus"), "bogus");
+  expect_one_line_error(run(b + "nope"), "unknown benchmark");
+  expect_one_line_error(run(b + "decode --config " + (d / "c.json") + " --dtype int4"), "--dtype");
+  expect_one_line_error(run(b + "decode --config " + (d / "c.json") + " --dtype f16"), "--dtype");
+  expect_one_line_error(run(b + "decode --tokens 4"), "--config or --model");
+  expect_one_line_error(run(b + "decode --config " + (d / "missing.json")), "missing.json");
+  expect_one_line_error(run(b + "prefill --config " + (d / "bad.json")), "bad.json");
+  expect_one_line_error(run(b + "decode --config " + (d / "c.json") + " --tokens 0"), "--tokens");
+  expect_one_line_error(run(b + "decode --config " + (d / "c.json") + " --fill maybe"), "--fill");
+  expect_one_line_error(run(b + "gdn --T 0"), "--T");
+  expect_one_line_error(run(b + "gdn --T 8 --heads 3 --key-heads 2"), "--key-heads");
+  expect_one_line_error(run(b + "train --config " + (d / "c.json") + " --bogus"), "bogus");
   // Would need ~1.5 TB of K/V: refused before allocating.
-  one_line_error(run(b + "decode --config " + (d / "c.json") + " --context 100000000000 --tokens 1"), "available");
+  expect_one_line_error(run(b + "decode --config " + (d / "c.json") + " --context 100000000000 --tokens 1"), "available");
   for (const char* s : {"", "train ", "prefill ", "decode ", "gdn ", "tokenize "}) {
     auto h = run(b + s + "--help");
     EXPECT_EQ(h.code, 0) << s << h.out;

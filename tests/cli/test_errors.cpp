@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors.h"
+#include "model_edit.h"
 #include "test_util.h"
 
 using namespace hyb;
@@ -27,42 +28,13 @@ class CliErrors : public ::testing::Test {
 
   // Runs `hybrid ARGS`, expects failure with exactly one line that starts with "error:" and contains `needle`.
   void expect_error(const std::string& args, const std::string& needle) {
-    RunResult r = run(hybrid_bin() + " " + args);
-    EXPECT_NE(r.code, 0) << args << "\n" << r.out;
-    EXPECT_GT(r.code, 0) << "killed by a signal: " << args;
-    EXPECT_LT(r.code, 128) << args;
-    std::string out = r.out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 0) << "more than one line:\n" << r.out;
-    EXPECT_EQ(out.rfind("error:", 0), 0u) << r.out;
-    EXPECT_NE(out.find(needle), std::string::npos) << "missing '" << needle << "' in: " << r.out;
+    expect_one_line_error(run(hybrid_bin() + " " + args), needle, args);
   }
 
   std::string logits_cmd() { return "logits -m " + model_ + " --ids " + ids_ + " -o " + dir_.str() + "/out.npy"; }
 
-  void edit_config(const std::function<void(nlohmann::json&)>& f) {
-    nlohmann::json j;
-    std::ifstream(model_ + "/config.json") >> j;
-    f(j);
-    std::ofstream(model_ + "/config.json") << j.dump(2);
-  }
-
-  // Rewrites model.safetensors through `edit` (specs and byte blobs, in file order).
-  void edit_tensors(const std::function<void(std::vector<TensorSpec>&, std::vector<std::vector<uint8_t>>&)>& edit) {
-    std::vector<TensorSpec> specs;
-    std::vector<std::vector<uint8_t>> data;
-    {
-      SafetensorsFile f(model_ + "/model.safetensors");
-      for (auto& [n, t] : f.tensors()) {
-        specs.push_back({n, t.dtype, t.shape});
-        data.emplace_back(t.data, t.data + t.nbytes);
-      }
-    }
-    edit(specs, data);
-    SafetensorsWriter w(model_ + "/model.safetensors", specs);
-    for (size_t i = 0; i < specs.size(); ++i) w.write(specs[i].name, data[i].data(), data[i].size());
-    w.finish();
-  }
+  void edit_config(const std::function<void(nlohmann::json&)>& f) { test::edit_config(model_, f); }
+  void edit_tensors(const test::TensorEdit& edit) { test::edit_tensors(model_, edit); }
 
   TempDir dir_;
   std::string model_, ids_;

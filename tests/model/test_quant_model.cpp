@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "model/quantize.h"
 #include "model/quantize_checkpoint.h"
+#include "model_edit.h"
 #include "test_util.h"
 
 using namespace hyb;
@@ -177,36 +178,10 @@ class QuantCorrupt : public ::testing::Test {
     fs::copy(quantized_golden(DType::Q8_0), model_, fs::copy_options::recursive);
   }
   void expect_error(const std::string& needle) {
-    RunResult r = run(hybrid_bin() + " info -m " + model_);
-    EXPECT_GT(r.code, 0) << r.out;
-    EXPECT_LT(r.code, 128) << r.out;
-    std::string out = r.out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 0) << r.out;
-    EXPECT_EQ(out.rfind("error:", 0), 0u) << r.out;
-    EXPECT_NE(out.find(needle), std::string::npos) << "missing '" << needle << "' in: " << r.out;
+    expect_one_line_error(run(hybrid_bin() + " info -m " + model_), needle);
   }
-  void edit_config(const std::function<void(nlohmann::json&)>& f) {
-    nlohmann::json j;
-    std::ifstream(model_ + "/config.json") >> j;
-    f(j);
-    std::ofstream(model_ + "/config.json") << j.dump(2);
-  }
-  void edit_tensors(const std::function<void(std::vector<TensorSpec>&, std::vector<std::vector<uint8_t>>&)>& edit) {
-    std::vector<TensorSpec> specs;
-    std::vector<std::vector<uint8_t>> data;
-    {
-      SafetensorsFile f(model_ + "/model.safetensors");
-      for (auto& [n, t] : f.tensors()) {
-        specs.push_back({n, t.dtype, t.shape});
-        data.emplace_back(t.data, t.data + t.nbytes);
-      }
-    }
-    edit(specs, data);
-    SafetensorsWriter w(model_ + "/model.safetensors", specs);
-    for (size_t i = 0; i < specs.size(); ++i) w.write(specs[i].name, data[i].data(), data[i].size());
-    w.finish();
-  }
+  void edit_config(const std::function<void(nlohmann::json&)>& f) { test::edit_config(model_, f); }
+  void edit_tensors(const test::TensorEdit& edit) { test::edit_tensors(model_, edit); }
   size_t index_of(const std::vector<TensorSpec>& s, const std::string& name) {
     for (size_t i = 0; i < s.size(); ++i)
       if (s[i].name == name) return i;
