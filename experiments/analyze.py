@@ -73,7 +73,7 @@ def crossing(tokens, loss, target):
 def data_efficiency(out, reps=2000):
     runs = {}
     for run in sorted(glob.glob(os.path.join(out, "runs", "*-s*"))):
-        if not os.path.isdir(run):
+        if not os.path.exists(os.path.join(run, "DONE")):  # still training (or failed): no final checkpoint yet
             continue
         m = re.match(r"(.+)-(transformer|hybrid|gdn)-s(\d+)$", os.path.basename(run))
         if not m:
