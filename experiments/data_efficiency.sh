@@ -25,8 +25,8 @@ else
           build/demo-corpus/fortunes.txt build/demo-corpus/devils-dictionary.txt)
   HELD_OUT=(build/demo-corpus/austen-persuasion.txt build/demo-corpus/austen-northangerabbey.txt)
   # name:hidden:layers:heads. ~1.8M and ~10.6M non-embedding parameters for the hybrid (printed per run).
-  # 400 steps x 8 x 256 = 0.82M tokens per run, about one pass over the training text: sized so the 18 runs fit
-  # in ~75 minutes on 2 cores (the 10M runs take ~5.5 min each, the 2M runs ~2).
+  # 400 steps x 8 x 256 = 0.82M tokens per run, about half a pass over the training text: the 18 runs take ~2 hours
+  # on 2 cores (measured: 2M runs ~2.5 min each, 10M runs ~9.5 min each, 2 threads).
   VOCAB=4096; SEEDS="1 2 3"; SIZES="2m:128:8:2 10m:256:12:4"; STEPS=400; BATCH=8; SEQ=256; LR=0.003; WARMUP=40
   EVAL_INTERVAL=50; EVAL_BATCHES=8; EVAL_TOKENS=100000
 fi
