@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Analysis of the experiment studies: reads the runs a study script wrote, writes CSV tables and a PNG plot.
 
-usage: analyze.py data-efficiency OUT | recall-mqar OUT | state-tracking OUT [--train-len N] | long-context OUT
+usage: analyze.py data-efficiency OUT | recall-mqar OUT [--train-len N] | state-tracking OUT [--train-len N] | long-context OUT
 Needs numpy and matplotlib (Debian: python3-numpy python3-matplotlib).
 """
 import argparse
@@ -152,7 +152,7 @@ def data_efficiency(out, reps=2000):
         print("  " + " | ".join(str(x) for x in r))
 
 
-def recall_mqar(out):
+def recall_mqar(out, train_len):
     # With every stored key asked back, the last query can be answered by elimination (the one stored value not yet
     # given), recall or not; "recall accuracy" leaves that answer out: (all answers - final answers) / (n - 1 each).
     rows = []
@@ -161,35 +161,57 @@ def recall_mqar(out):
         if not m:
             continue
         ev = read_json(path)
-        arch, n_ans, n_ex = os.path.basename(os.path.dirname(path)), ev["answers"], ev["examples"]
+        run, n_ans, n_ex = os.path.basename(os.path.dirname(path)), ev["answers"], ev["examples"]
+        variant, seed = re.match(r"(.*?)(?:-s(\d+))?$", run).groups()
         recall = ((ev["accuracy"] * n_ans - ev["final_accuracy"] * n_ex) / (n_ans - n_ex)
                   if n_ans > n_ex else float("nan"))
-        rows.append([arch, int(m.group(1)), int(m.group(2)), recall, ev["accuracy"], ev["final_accuracy"],
-                     ev["exact_match"], n_ans])
+        rows.append([variant, int(seed or 1), int(m.group(1)), int(m.group(2)), recall, ev["accuracy"],
+                     ev["final_accuracy"], ev["exact_match"], n_ans])
     if not rows:
         sys.exit("recall-mqar: no finished runs under " + out)
-    rows.sort(key=lambda r: (r[1], r[2], ARCH_ORDER.index(r[0])))
+
+    def order(variant):  # transformer, hybrid, gdn; then by key head dim
+        arch, kd = re.match(r"(.*?)(?:-k(\d+))?$", variant).groups()
+        return (ARCH_ORDER.index(arch) if arch in ARCH_ORDER else 9, int(kd or 0))
+
+    rows.sort(key=lambda r: (r[2], r[3], order(r[0]), r[1]))
     write_csv(os.path.join(out, "recall_mqar.csv"),
-              ["arch", "length", "pairs", "recall_accuracy", "accuracy", "final_accuracy", "exact_match", "answers"],
-              rows)
-    lengths = sorted({r[1] for r in rows})
-    fig, axes = plt.subplots(1, len(lengths), figsize=(4.5 * len(lengths), 4), squeeze=False, sharey=True)
+              ["variant", "seed", "length", "pairs", "recall_accuracy", "accuracy", "final_accuracy", "exact_match",
+               "answers"], rows)
+    cells = sorted({(r[0], r[2], r[3]) for r in rows}, key=lambda c: (c[1], c[2], order(c[0])))
+    summary = []
+    for v, L, n in cells:
+        vals = [r[4] for r in rows if (r[0], r[2], r[3]) == (v, L, n) and not math.isnan(r[4])]
+        if vals:
+            summary.append([v, L, n, len(vals), float(np.mean(vals)), min(vals), max(vals)])
+    write_csv(os.path.join(out, "recall_mqar_summary.csv"),
+              ["variant", "length", "pairs", "seeds", "recall_accuracy_mean", "min", "max"], summary)
+    lengths = sorted({r[1] for r in summary})
+    variants = sorted({r[0] for r in summary}, key=order)
+    fig, axes = plt.subplots(1, len(lengths), figsize=(5 * len(lengths), 4), squeeze=False, sharey=True)
     for ax, L in zip(axes[0], lengths):
-        for arch in ARCH_ORDER:
-            pts = sorted((r[2], r[3]) for r in rows if r[0] == arch and r[1] == L and not math.isnan(r[3]))
-            if pts:
-                ax.plot(*zip(*pts), "o-", color=COLORS[arch], label=arch)
-        ax.set_xscale("log", base=2)
+        for v in variants:
+            pts = sorted((r[2], r[4], r[5], r[6]) for r in summary if r[0] == v and r[1] == L)
+            if not pts:
+                continue
+            arch, kd = re.match(r"(.*?)(?:-k(\d+))?$", v).groups()
+            x, mean, lo, hi = zip(*pts)
+            style = "--" if kd and int(kd) <= 8 else "-"
+            ax.errorbar(x, mean, yerr=[np.subtract(mean, lo), np.subtract(hi, mean)], fmt="o" + style, ms=4,
+                        capsize=2, color=COLORS.get(arch, "gray"), label=v)
         ax.set_xlabel("key-value pairs")
-        ax.set_title(f"sequence length {L}")
+        beyond = train_len and L > train_len
+        ax.set_title(f"length {L}" + (" (beyond training length)" if beyond else " (training length)"
+                                      if train_len else ""))
         ax.set_ylim(-0.02, 1.02)
-    axes[0][0].set_ylabel("MQAR recall accuracy (all but the last query)")
-    axes[0][0].legend()
+    axes[0][0].set_ylabel("MQAR recall accuracy (mean over seeds; bars: min-max)")
+    axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "recall_mqar.png"), dpi=120)
     print("wrote", os.path.join(out, "recall_mqar.png"))
-    for r in rows:
-        print(f"  {r[0]:12s} L={r[1]:5d} pairs={r[2]:4d} recall accuracy={r[3]:.4f} (all answers {r[4]:.4f})")
+    for r in summary:
+        print(f"  {r[0]:14s} L={r[1]:4d} pairs={r[2]:3d} recall accuracy {r[4]:.3f} (min {r[5]:.3f}, max {r[6]:.3f}, "
+              f"{r[3]} seeds)")
 
 
 def state_tracking(out, train_len):
@@ -276,7 +298,7 @@ def main():
     if a.study == "data-efficiency":
         data_efficiency(a.out, a.reps)
     elif a.study == "recall-mqar":
-        recall_mqar(a.out)
+        recall_mqar(a.out, a.train_len)
     elif a.study == "state-tracking":
         state_tracking(a.out, a.train_len)
     else:

@@ -4,7 +4,7 @@
 # (length generalisation, accuracy per position bucket). Compares the transformer, the hybrid, all-GDN with
 # linear_allow_neg_eigval (beta in (0, 2): the transition can flip sign, which parity needs) and all-GDN without it
 # (beta in (0, 1)). Writes state_tracking.csv and state_tracking.png.
-# Usage: [TASKS="parity s3 s5"] experiments/state_tracking.sh [--smoke] [--out DIR] [--bin build/hybrid] [--threads 2]
+# Usage: [TASKS="parity s3 s5"] experiments/state_tracking.sh [--smoke] [--out DIR] [--bin build/hybrid] [--threads 2] [--jobs 1]
 source "$(dirname "$0")/common.sh"
 study_out state_tracking
 
@@ -18,6 +18,18 @@ else
   WARMUP=100; TRAIN_EX=50000; TEST_EX=500
 fi
 
+# train_and_score TASK ARCH MODEL_JSON
+train_and_score() {
+  local run=$OUT/runs/$1-$2
+  write_run "$run.json" "$OUT/data/$1" "$run" "$3" $STEPS $BATCH $TRAIN_MAX $LR $WARMUP 1 $((STEPS / 5)) 4
+  train_once "$run.json" "$run"
+  [ -f "$run/eval.json" ] || "$BIN" eval -m "$run/checkpoint" --task $1 --min-len $TEST_MAX --max-len $TEST_MAX \
+    --examples $TEST_EX --seed 12345 --bucket $BUCKET --threads $THREADS --json > "$run/eval.json.tmp"
+  [ -f "$run/eval.json" ] || mv "$run/eval.json.tmp" "$run/eval.json"
+  echo "  done $1 $2"
+}
+
+mkdir -p "$OUT/runs"
 for task in $TASKS; do
   data=$OUT/data/$task
   [ -f "$data/manifest.json" ] || "$BIN" synth --task $task --min-len 1 --max-len $TRAIN_MAX \
@@ -27,14 +39,9 @@ for task in $TASKS; do
       gdn-noneg) model=$(model_json gdn $D $L $H '"linear_allow_neg_eigval": false') ;;
       *) model=$(model_json $arch $D $L $H) ;;
     esac
-    run=$OUT/runs/$task-$arch
-    mkdir -p "$OUT/runs"
-    write_run "$run.json" "$data" "$run" "$model" $STEPS $BATCH $TRAIN_MAX $LR $WARMUP 1 $((STEPS / 5)) 4
-    echo "  train $task $arch"
-    train_once "$run.json" "$run"
-    [ -f "$run/eval.json" ] || "$BIN" eval -m "$run/checkpoint" --task $task --min-len $TEST_MAX --max-len $TEST_MAX \
-      --examples $TEST_EX --seed 12345 --bucket $BUCKET --threads $THREADS --json > "$run/eval.json"
+    in_parallel train_and_score $task $arch "$model"
   done
 done
+wait_all
 $PY experiments/analyze.py state-tracking "$OUT" --train-len $TRAIN_MAX
 finish

@@ -92,9 +92,7 @@ int run_eval(int argc, char** argv) {
   app.add_option("--seed", seed, "--task: seed of the generated examples (training data used 0)")->default_val(1);
   app.add_option("--bucket", bucket, "Accuracy per range of this many positions (0 = 1/8 of the longest example)")
       ->default_val(0)->check(CLI::NonNegativeNumber);
-  app.add_option("--dtype", dtype,
-                 "Weight dtype in memory: f32 (exact), bf16, auto (as stored; quantized checkpoints keep their int8/q4)")
-      ->default_val("f32");
+  add_weight_dtype(app, dtype, "f32");
   app.add_flag("--json", json, "Print one JSON object instead of text");
   add_threads(app, threads);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;

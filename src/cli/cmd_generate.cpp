@@ -69,9 +69,7 @@ int run_generate(int argc, char** argv) {
   app.add_option("--seed", so.seed, "Sampling seed")->default_val(0);
   app.add_option("--max-context", max_context, "Refuse prompts longer than this (default: max_position_embeddings)");
   app.add_flag("--ignore-eos", ignore_eos, "Do not stop at the end-of-sequence token");
-  app.add_option("--dtype", dtype,
-                 "Weight dtype in memory: auto (as stored; a `hybrid quantize` checkpoint keeps its int8/q4), f32, bf16")
-      ->default_val("auto");
+  add_weight_dtype(app, dtype, "auto");
   app.add_flag("--no-mmap", no_mmap, "Copy the weights into RAM instead of mapping the files (steadier decode on "
                "machines that reclaim file pages)");
   add_threads(app, threads);

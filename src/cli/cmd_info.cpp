@@ -10,9 +10,7 @@ int run_info(int argc, char** argv) {
   CLI::App app{"Show a checkpoint's config, layer pattern, parameter count, bytes and cache cost", argv[0]};
   std::string dir, dtype = "auto";
   app.add_option("-m,--model", dir, "Checkpoint directory (config.json + safetensors)")->required();
-  app.add_option("--dtype", dtype,
-                 "Weight dtype in memory: auto (as stored; a `hybrid quantize` checkpoint keeps its int8/q4), f32, bf16")
-      ->default_val("auto");
+  add_weight_dtype(app, dtype, "auto");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
 
   Weights w = Weights::load(dir, parse_weight_dtype(dtype));  // validates every tensor

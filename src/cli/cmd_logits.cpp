@@ -20,9 +20,7 @@ int run_logits(int argc, char** argv) {
   app.add_option("--ids", ids_path, "Token ids .npy (int32/int64, shape [T] or [B, T])")->required();
   app.add_option("-o,--out", out, "Output .npy (float32 [T, vocab], or [B, T, vocab] for 2-D ids)")->required();
   app.add_option("--decode-from", decode_from, "Prefill P tokens, then decode the rest one token at a time");
-  app.add_option("--dtype", dtype,
-                 "Weight dtype in memory: auto (as stored; a `hybrid quantize` checkpoint keeps its int8/q4), f32, bf16")
-      ->default_val("auto");
+  add_weight_dtype(app, dtype, "auto");
   app.add_flag("--no-mmap", no_mmap, "Copy the weights into RAM instead of mapping the files (steadier decode on "
                "machines that reclaim file pages)");
   app.add_option("--state-out", state_out, "Also write the first GDN layer's final recurrent state [Hv, dk, dv]");

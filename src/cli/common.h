@@ -23,6 +23,13 @@ inline int parse(CLI::App& app, int argc, char** argv) {
   return -1;
 }
 
+// --dtype for commands that load a checkpoint: how its weight matrices live in memory (see parse_weight_dtype).
+inline void add_weight_dtype(CLI::App& app, std::string& dtype, const char* default_value) {
+  app.add_option("--dtype", dtype,
+                 "Weight dtype in memory: auto (as stored; a `hybrid quantize` checkpoint keeps its int8/q4), f32, bf16")
+      ->default_val(default_value);
+}
+
 inline void add_threads(CLI::App& app, int& threads) {
   app.add_option("-t,--threads", threads, "Threads (0 = all cores)")->default_val(0)->check(CLI::NonNegativeNumber);
 }
