@@ -16,4 +16,4 @@ if [ -z "$TEXT" ]; then
 fi
 echo "text: $TEXT ($(wc -c < "$TEXT") bytes), cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 node bench/tiktoken_bench.mjs "$TEXT"
-"$BUILD/bench_tokenize" "$RANKS" "$TEXT" "$(nproc)"
+"$BUILD/hybrid" bench tokenize --tokenizer "$RANKS" --text "$TEXT" --threads "$(nproc)"
