@@ -153,20 +153,17 @@ def data_efficiency(out, reps=2000):
 
 
 def recall_mqar(out, train_len):
-    # With every stored key asked back, the last query can be answered by elimination (the one stored value not yet
-    # given), recall or not; "recall accuracy" leaves that answer out: (all answers - final answers) / (n - 1 each).
+    # The test examples ask one stored key each (training asked all of them, where later answers can come partly
+    # from elimination), so accuracy is recall alone; 1/pairs is what "one of the stored values" scores.
     rows = []
     for path in sorted(glob.glob(os.path.join(out, "runs", "*", "eval-L*-n*.json"))):
         m = re.match(r"eval-L(\d+)-n(\d+)\.json$", os.path.basename(path))
         if not m:
             continue
         ev = read_json(path)
-        run, n_ans, n_ex = os.path.basename(os.path.dirname(path)), ev["answers"], ev["examples"]
+        run = os.path.basename(os.path.dirname(path))
         variant, seed = re.match(r"(.*?)(?:-s(\d+))?$", run).groups()
-        recall = ((ev["accuracy"] * n_ans - ev["final_accuracy"] * n_ex) / (n_ans - n_ex)
-                  if n_ans > n_ex else float("nan"))
-        rows.append([variant, int(seed or 1), int(m.group(1)), int(m.group(2)), recall, ev["accuracy"],
-                     ev["final_accuracy"], ev["exact_match"], n_ans])
+        rows.append([variant, int(seed or 1), int(m.group(1)), int(m.group(2)), ev["accuracy"], ev["answers"]])
     if not rows:
         sys.exit("recall-mqar: no finished runs under " + out)
 
@@ -176,42 +173,42 @@ def recall_mqar(out, train_len):
 
     rows.sort(key=lambda r: (r[2], r[3], order(r[0]), r[1]))
     write_csv(os.path.join(out, "recall_mqar.csv"),
-              ["variant", "seed", "length", "pairs", "recall_accuracy", "accuracy", "final_accuracy", "exact_match",
-               "answers"], rows)
+              ["variant", "seed", "length", "pairs", "recall_accuracy", "answers"], rows)
     cells = sorted({(r[0], r[2], r[3]) for r in rows}, key=lambda c: (c[1], c[2], order(c[0])))
     summary = []
     for v, L, n in cells:
         vals = [r[4] for r in rows if (r[0], r[2], r[3]) == (v, L, n) and not math.isnan(r[4])]
         if vals:
-            summary.append([v, L, n, len(vals), float(np.mean(vals)), min(vals), max(vals)])
+            summary.append([v, L, n, len(vals), float(np.mean(vals)), min(vals), max(vals), 1 / n])
     write_csv(os.path.join(out, "recall_mqar_summary.csv"),
-              ["variant", "length", "pairs", "seeds", "recall_accuracy_mean", "min", "max"], summary)
+              ["variant", "length", "pairs", "seeds", "recall_accuracy_mean", "min", "max", "one_of_stored"], summary)
     lengths = sorted({r[1] for r in summary})
     variants = sorted({r[0] for r in summary}, key=order)
     fig, axes = plt.subplots(1, len(lengths), figsize=(5 * len(lengths), 4), squeeze=False, sharey=True)
     for ax, L in zip(axes[0], lengths):
-        for v in variants:
-            pts = sorted((r[2], r[4], r[5], r[6]) for r in summary if r[0] == v and r[1] == L)
-            if not pts:
-                continue
+        for v in variants:  # one line per seed: runs either find the recall mechanism or not, so a mean would hide it
             arch, kd = re.match(r"(.*?)(?:-k(\d+))?$", v).groups()
-            x, mean, lo, hi = zip(*pts)
             style = "--" if kd and int(kd) <= 8 else "-"
-            ax.errorbar(x, mean, yerr=[np.subtract(mean, lo), np.subtract(hi, mean)], fmt="o" + style, ms=4,
-                        capsize=2, color=COLORS.get(arch, "gray"), label=v)
+            for i, seed in enumerate(sorted({r[1] for r in rows if r[0] == v})):
+                pts = sorted((r[3], r[4]) for r in rows if r[0] == v and r[1] == seed and r[2] == L)
+                if pts:
+                    ax.plot(*zip(*pts), "o" + style, ms=3, lw=1.2, alpha=0.8, color=COLORS.get(arch, "gray"),
+                            label=v if i == 0 else None)
+        ns = sorted({r[2] for r in summary if r[1] == L})
+        ax.plot(ns, [1 / n for n in ns], ":", color="gray", label="1/pairs (a stored value at random)")
         ax.set_xlabel("key-value pairs")
         beyond = train_len and L > train_len
         ax.set_title(f"length {L}" + (" (beyond training length)" if beyond else " (training length)"
                                       if train_len else ""))
         ax.set_ylim(-0.02, 1.02)
-    axes[0][0].set_ylabel("MQAR recall accuracy (mean over seeds; bars: min-max)")
-    axes[0][0].legend(fontsize=8)
+    axes[0][0].set_ylabel("MQAR recall accuracy, one query per example\n(one line per seed)")
+    axes[0][-1].legend(fontsize=8, loc="center right")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "recall_mqar.png"), dpi=120)
     print("wrote", os.path.join(out, "recall_mqar.png"))
     for r in summary:
         print(f"  {r[0]:14s} L={r[1]:4d} pairs={r[2]:3d} recall accuracy {r[4]:.3f} (min {r[5]:.3f}, max {r[6]:.3f}, "
-              f"{r[3]} seeds)")
+              f"{r[3]} seeds; 1/pairs {r[7]:.3f})")
 
 
 def state_tracking(out, train_len):
