@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The default end-to-end job: install dependencies (including an English corpus from Debian packages), build, check
 # the engine against the Hugging Face golden data, train a BPE tokenizer and a ~5M-parameter hybrid on the corpus
-# (about 10 minutes on 2 cores), report its validation loss against the unigram entropy of the validation data,
+# (about 3 minutes of training on 2 cores), report its validation loss against the unigram entropy of the validation data,
 # generate a sample from the trained checkpoint, then create a random ~100M-parameter hybrid and time generation.
 # Re-running resumes or reuses finished steps.
 set -euo pipefail
