@@ -11,7 +11,7 @@
 # recall with length generalisation.
 # Writes recall_mqar.csv (per run) and recall_mqar_summary.csv (mean over seeds) and recall_mqar.png.
 # Usage: experiments/recall_mqar.sh [--smoke] [--out DIR] [--bin build/hybrid] [--threads 1] [--jobs 2]
-#   SEEDS="1 2 3 4" (environment, the default) picks the seeds. Measured here: ~80 min with --jobs 2 --threads 1.
+#   SEEDS="1 2 3 4" (environment, the default) picks the seeds. Measured here: 90 min with --jobs 2 --threads 1.
 source "$(dirname "$0")/common.sh"
 study_out recall_mqar
 
