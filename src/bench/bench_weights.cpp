@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "model/init.h"
 #include "model/quantize.h"
-#include "train/param_tensors.h"
+#include "model/param_tensors.h"
 #include "train/run_config.h"
 
 namespace hyb {

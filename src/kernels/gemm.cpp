@@ -21,52 +21,64 @@ namespace hyb {
 
 namespace {
 
-// Up to 4 activation rows against one bf16 weight row: weights are read once per row group, which is what
-// decode (memory-bound) needs.
-template <int R>
-void dot_rows_bf16(const float* x, int64_t ldx, const uint16_t* w, int64_t K, float* out) {
+// 16 weights widened to f32 (bf16 is the high half of an f32), full or masked tail.
+#if defined(__AVX512F__)
+inline __m512 load_w16(const float* w) { return _mm512_loadu_ps(w); }
+inline __m512 load_w16(const uint16_t* w) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w))), 16));
+}
+inline __m512 load_w16(const float* w, __mmask16 m) { return _mm512_maskz_loadu_ps(m, w); }
+inline __m512 load_w16(const uint16_t* w, __mmask16 m) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, w)), 16));
+}
+#endif
+inline float widen(float w) { return w; }
+inline float widen(uint16_t w) { return bf16_to_f32(w); }
+
+// Up to 4 activation rows against one weight row (f32 or bf16): weights are read once per row group, which is
+// what decode (memory-bound) needs. Every output is its own accumulator fed in k order and reduced the same way
+// whatever R is, so a row's result does not depend on the rows it is grouped with (batch invariance).
+template <int R, class Wt>
+void dot_rows(const float* x, int64_t ldx, const Wt* w, int64_t K, float* out) {
 #if defined(__AVX512F__)
   __m512 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 16 <= K; k += 16) {
-    __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k));
-    __m512 wf = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    const __m512 wf = load_w16(w + k);
     for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(wf, _mm512_loadu_ps(x + r * ldx + k), acc[r]);
   }
   if (k < K) {
-    __mmask16 m = __mmask16((1u << (K - k)) - 1);
-    __m256i h = _mm256_maskz_loadu_epi16(m, w + k);
-    __m512 wf = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    const __mmask16 m = __mmask16((1u << (K - k)) - 1);
+    const __m512 wf = load_w16(w + k, m);
     for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(wf, _mm512_maskz_loadu_ps(m, x + r * ldx + k), acc[r]);
   }
   for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
 #else
   for (int r = 0; r < R; ++r) {
     float s = 0.f;
-    for (int64_t k = 0; k < K; ++k) s += bf16_to_f32(w[k]) * x[r * ldx + k];
+    for (int64_t k = 0; k < K; ++k) s += widen(w[k]) * x[r * ldx + k];
     out[r] = s;
   }
 #endif
 }
 
-// Rows [n0, n1) of W against up to 8 activation rows. Decode keeps the weights in bf16 and widens them in
-// registers: exact (f32 products), and on Zen 4 it streams DRAM at least as fast as dpbf16 (bandwidth-bound).
-void matvec_rows(const float* x, int64_t M, int64_t ldx, const WeightMat& W, int64_t n0, int64_t n1, float* y,
-                 int64_t ldy, float beta) {
-  const int64_t K = W.cols;
-  const uint16_t* w = W.bf16();
+// Rows [n0, n1) of W (f32 or bf16) against M activation rows, 4 at a time. Decode keeps bf16 weights in bf16 and
+// widens them in registers: exact (f32 products), and on Zen 4 it streams DRAM at least as fast as dpbf16.
+template <class Wt>
+void matvec_rows_t(const float* x, int64_t M, int64_t ldx, const Wt* w, int64_t K, int64_t n0, int64_t n1, float* y,
+                   int64_t ldy, float beta) {
   for (int64_t n = n0; n < n1; ++n) {
-    const uint16_t* wr = w + n * K;
+    const Wt* wr = w + n * K;
     for (int64_t m0 = 0; m0 < M; m0 += 4) {
       float out[4];
       const int64_t r = std::min<int64_t>(4, M - m0);
       const float* xr = x + m0 * ldx;
       switch (r) {
-        case 4: dot_rows_bf16<4>(xr, ldx, wr, K, out); break;
-        case 3: dot_rows_bf16<3>(xr, ldx, wr, K, out); break;
-        case 2: dot_rows_bf16<2>(xr, ldx, wr, K, out); break;
-        default: dot_rows_bf16<1>(xr, ldx, wr, K, out); break;
+        case 4: dot_rows<4>(xr, ldx, wr, K, out); break;
+        case 3: dot_rows<3>(xr, ldx, wr, K, out); break;
+        case 2: dot_rows<2>(xr, ldx, wr, K, out); break;
+        default: dot_rows<1>(xr, ldx, wr, K, out); break;
       }
       for (int64_t i = 0; i < r; ++i) {
         float* yp = y + (m0 + i) * ldy + n;
@@ -76,8 +88,14 @@ void matvec_rows(const float* x, int64_t M, int64_t ldx, const WeightMat& W, int
   }
 }
 
-// One contiguous block of rows per thread (static split: no scheduling traffic per row).
-void matvec_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+void matvec_rows(const float* x, int64_t M, int64_t ldx, const WeightMat& W, int64_t n0, int64_t n1, float* y,
+                 int64_t ldy, float beta) {
+  if (W.dtype == DType::F32) matvec_rows_t(x, M, ldx, W.f32(), W.cols, n0, n1, y, ldy, beta);
+  else matvec_rows_t(x, M, ldx, W.bf16(), W.cols, n0, n1, y, ldy, beta);
+}
+
+// One contiguous block of rows per thread (static split: no scheduling traffic per row). F32 or BF16 weights.
+void matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
   const int64_t N = W.rows;
 #pragma omp parallel if (N * W.cols >= (1 << 16))
   {
@@ -123,7 +141,7 @@ Bf16Math g_bf16_math = [] {
 }();
 
 void linear_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  if (M <= 8) matvec_bf16(x, M, ldx, W, y, ldy, beta);
+  if (M <= 8) matvec(x, M, ldx, W, y, ldy, beta);
   else if (bf16_fast_active()) gemm_dp(x, M, ldx, W, y, ldy, beta);
   else widened_gemm(x, M, ldx, W, y, ldy, beta, widen_bf16_rows);
 }
@@ -143,19 +161,15 @@ void set_bf16_math(Bf16Math m) { g_bf16_math = m; }
 Bf16Math bf16_math() { return g_bf16_math; }
 bool bf16_fast_active() { return g_bf16_math == Bf16Math::Fast && bf16k::dpbf16_supported(); }
 
-void linear_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs) {
-  bool fused = M <= 8;
+namespace {
+bool matvec_dtype(DType t) { return t == DType::F32 || t == DType::BF16; }
+
+// One space of weight elements over all matrices, cut into equal per-thread shares at row boundaries: one
+// parallel region for the whole group (decode forks once per group instead of once per matrix).
+void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs) {
   int64_t total = 0;
-  for (int i = 0; i < n_outs; ++i) {
-    fused = fused && outs[i].W->dtype == DType::BF16;
-    total += outs[i].W->rows * outs[i].W->cols;
-  }
-  if (!fused) {
-    for (int i = 0; i < n_outs; ++i) linear(x, M, ldx, *outs[i].W, outs[i].y, outs[i].ldy);
-    return;
-  }
-  // One space of weight elements over all matrices, cut into equal per-thread shares at row boundaries.
-#pragma omp parallel
+  for (int i = 0; i < n_outs; ++i) total += outs[i].W->rows * outs[i].W->cols;
+#pragma omp parallel if (total >= (1 << 16))
   {
     const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
     const int64_t e0 = total * t / nt, e1 = total * (t + 1) / nt;
@@ -168,6 +182,32 @@ void linear_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs,
       base += W.rows * W.cols;
     }
   }
+}
+}  // namespace
+
+void linear_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs) {
+  bool fused = M <= 8;
+  for (int i = 0; i < n_outs; ++i) fused = fused && outs[i].W->dtype == DType::BF16;
+  if (!fused) {
+    for (int i = 0; i < n_outs; ++i) linear(x, M, ldx, *outs[i].W, outs[i].y, outs[i].ldy);
+    return;
+  }
+  matvec_multi(x, M, ldx, outs, n_outs);
+}
+
+void linear_rowwise(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  if (M <= 0 || W.rows == 0) return;
+  if (matvec_dtype(W.dtype)) matvec(x, M, ldx, W, y, ldy, beta);
+  else if (is_quant_dtype(W.dtype)) quant_matvec(x, M, ldx, W, y, ldy, beta);
+  else fail("linear: unsupported weight dtype ", dtype_name(W.dtype));
+}
+
+void linear_rowwise_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs) {
+  if (M <= 0) return;
+  bool fused = true;
+  for (int i = 0; i < n_outs; ++i) fused = fused && matvec_dtype(outs[i].W->dtype);
+  if (fused) return matvec_multi(x, M, ldx, outs, n_outs);
+  for (int i = 0; i < n_outs; ++i) linear_rowwise(x, M, ldx, *outs[i].W, outs[i].y, outs[i].ldy);
 }
 
 void linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {

@@ -45,6 +45,14 @@ struct LinearOut {
 };
 void linear_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs);
 
+// Row-wise form for decode rows and other short segments: every output y[m, n] is one dot product of x[m] and
+// W[n] computed in a fixed order, so a row's result is bit-identical whatever rows share the call (batch
+// invariance: the model core stacks the decode rows of many sequences here). Weights are read once per call
+// (memory-bound decode); F32/BF16 widen in registers, quantized formats use their int8 matvec. Any M.
+void linear_rowwise(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy,
+                    float beta = 0.f);
+void linear_rowwise_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs);
+
 // Row `r` of W widened to f32 (embedding lookup).
 void weight_row_f32(const WeightMat& W, int64_t r, float* out);
 

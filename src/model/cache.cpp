@@ -1,6 +1,7 @@
 #include "model/cache.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "core/error.h"
 
@@ -26,11 +27,44 @@ void Cache::reset() {
   }
 }
 
-void Cache::reserve(int64_t tokens) {
+int64_t Cache::capacity() const {
+  for (auto& lc : layers)
+    if (lc.kind == LayerKind::Attention) return lc.capacity;
+  return INT64_MAX;  // no attention layer: any length fits
+}
+
+Cache Cache::snapshot() const {
+  Cache s(*cfg_);
+  s.reserve(n_past_, true);
+  s.assign(*this);
+  return s;
+}
+
+void Cache::assign(const Cache& o) {
+  if (o.layers.size() != layers.size()) fail("cache: copy between caches of different models");
+  reserve(o.n_past_, capacity() == 0);
+  const int64_t Hkv = cfg_->num_key_value_heads, hd = cfg_->head_dim;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    LayerCache& d = layers[l];
+    const LayerCache& s = o.layers[l];
+    if (d.kind == LayerKind::Attention) {
+      for (int64_t h = 0; h < Hkv; ++h) {
+        std::copy_n(s.k.begin() + h * s.capacity * hd, o.n_past_ * hd, d.k.begin() + h * d.capacity * hd);
+        std::copy_n(s.v.begin() + h * s.capacity * hd, o.n_past_ * hd, d.v.begin() + h * d.capacity * hd);
+      }
+    } else {
+      d.conv = s.conv;
+      d.state = s.state;
+    }
+  }
+  n_past_ = o.n_past_;
+}
+
+void Cache::reserve(int64_t tokens, bool exact) {
   const int64_t Hkv = cfg_->num_key_value_heads, hd = cfg_->head_dim;
   for (auto& lc : layers) {
     if (lc.kind != LayerKind::Attention || tokens <= lc.capacity) continue;
-    const int64_t cap = std::max<int64_t>({tokens, 2 * lc.capacity, 64});
+    const int64_t cap = exact ? tokens : std::max<int64_t>({tokens, 2 * lc.capacity, 64});
     std::vector<float> nk(size_t(Hkv * cap * hd)), nv(size_t(Hkv * cap * hd));
     for (int64_t h = 0; h < Hkv; ++h) {
       std::copy_n(lc.k.begin() + h * lc.capacity * hd, n_past_ * hd, nk.begin() + h * cap * hd);
@@ -54,6 +88,10 @@ size_t Cache::bytes() const {
   size_t n = 0;
   for (auto& lc : layers) n += (lc.k.size() + lc.v.size() + lc.conv.size() + lc.state.size()) * sizeof(float);
   return n;
+}
+
+size_t Cache::bytes_for(const ModelConfig& c, int64_t capacity) {
+  return fixed_bytes(c) + size_t(capacity) * bytes_per_token(c);
 }
 
 size_t Cache::bytes_per_token(const ModelConfig& c) {

@@ -22,12 +22,20 @@ class Cache {
  public:
   explicit Cache(const ModelConfig& cfg);
   void reset();                              // back to an empty sequence
-  void reserve(int64_t tokens);              // grow attention K/V capacity to hold `tokens` positions
+  // Grows attention K/V capacity to hold `tokens` positions (geometrically, or to exactly `tokens` with exact).
+  void reserve(int64_t tokens, bool exact = false);
+  int64_t capacity() const;                  // positions the K/V buffers hold without growing
+  // A compact copy of the whole state after n_past() tokens (K/V trimmed to them, conv and recurrent state):
+  // what a prefix cache keeps. Restoring it with assign() continues the sequence exactly.
+  Cache snapshot() const;
+  // Becomes an exact copy of `other` (a cache of the same model): fork a sequence, restore a snapshot.
+  void assign(const Cache& other);
   int64_t n_past() const { return n_past_; }
   // Declares positions [0, n) valid without running them: benchmarks that fill K/V themselves, or rewind to
   // repeat a measurement (the GDN states are left as they are). n must fit the reserved capacity.
   void set_n_past(int64_t n);
   size_t bytes() const;                      // memory held now
+  static size_t bytes_for(const ModelConfig& cfg, int64_t capacity);  // held at a given K/V capacity
   static size_t bytes_per_token(const ModelConfig& cfg);   // attention K/V growth per token
   static size_t fixed_bytes(const ModelConfig& cfg);       // GDN conv + recurrent state, independent of length
 

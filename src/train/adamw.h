@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "train/param_tensors.h"
+#include "model/param_tensors.h"
 
 namespace hyb {
 

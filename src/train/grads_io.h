@@ -4,7 +4,7 @@
 #pragma once
 #include <string>
 
-#include "train/param_tensors.h"
+#include "model/param_tensors.h"
 
 namespace hyb {
 

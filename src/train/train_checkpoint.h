@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "train/adamw.h"
-#include "train/param_tensors.h"
+#include "model/param_tensors.h"
 
 namespace hyb {
 

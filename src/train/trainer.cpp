@@ -14,7 +14,7 @@
 #include "core/timer.h"
 #include "model/init.h"
 #include "train/adamw.h"
-#include "train/phase_profile.h"
+#include "core/phase_profile.h"
 #include "train/grad_model.h"
 #include "train/token_shards.h"
 #include "train/train_checkpoint.h"

@@ -10,7 +10,7 @@
 #include "model/init.h"
 #include "model/model.h"
 #include "train/grad_model.h"
-#include "train/param_tensors.h"
+#include "model/param_tensors.h"
 
 namespace hyb {
 namespace {

@@ -1,4 +1,4 @@
-#include "train/fused_ops.h"
+#include "kernels/fused_ops.h"
 
 #include <algorithm>
 #include <vector>
@@ -6,26 +6,6 @@
 #include "kernels/vec_math.h"
 
 namespace hyb {
-
-void short_conv_silu_batch(const float* x, int64_t B, int64_t T, int64_t C, const float* w, int64_t K, float* out) {
-  const int64_t S = K - 1;
-  std::vector<float> wt(size_t(K * C));  // taps transposed to [K, C] for unit-stride channel loops
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t i = 0; i < K; ++i) wt[size_t(i * C + c)] = w[c * K + i];
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < B * T; ++r) {
-    const int64_t t = r % T;
-    float* o = out + r * C;
-    std::fill(o, o + C, 0.f);
-    for (int64_t i = 0; i < K; ++i) {
-      if (t - S + i < 0) continue;  // before the sequence: the zero state
-      const float* xs = x + (r - S + i) * C;
-      const float* wi = wt.data() + i * C;
-      for (int64_t c = 0; c < C; ++c) o[c] += wi[c] * xs[c];
-    }
-    for (int64_t c = 0; c < C; ++c) o[c] = o[c] / (1.f + vec::fast_exp(-o[c]));
-  }
-}
 
 void swiglu_into(const float* gate, const float* up, float* h, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)

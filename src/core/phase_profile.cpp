@@ -1,4 +1,4 @@
-#include "train/phase_profile.h"
+#include "core/phase_profile.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,4 +1,4 @@
-// The training-side batched forwards against the inference kernels they stand in for.
+// The fused SwiGLU forms and the short conv against the kernels and references they stand in for.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "kernels/activations.h"
 #include "kernels/activations_backward.h"
 #include "kernels/short_conv.h"
-#include "train/fused_ops.h"
+#include "kernels/fused_ops.h"
 
 namespace hyb {
 namespace {
@@ -20,18 +20,27 @@ std::vector<float> randv(std::mt19937& rng, size_t n, float s = 1.f) {
   return v;
 }
 
-TEST(FusedOps, ShortConvSiluBatchMatchesPerSequenceKernel) {
+TEST(ShortConv, ZeroStateEqualsNoStateAndDoubleReference) {
   std::mt19937 rng(5);
   for (int64_t K : {1, 2, 4}) {
-    const int64_t B = 3, T = 70, C = 200;  // T·C above the inference kernel's threading threshold
-    const auto x = randv(rng, size_t(B * T * C)), w = randv(rng, size_t(C * K), 0.5f);
+    const int64_t T = 70, C = 200;  // T·C above the kernel's threading threshold
+    const auto x = randv(rng, size_t(T * C)), w = randv(rng, size_t(C * K), 0.5f);
     std::vector<float> got(x.size()), want(x.size());
-    short_conv_silu_batch(x.data(), B, T, C, w.data(), K, got.data());
-    for (int64_t b = 0; b < B; ++b) {
-      std::vector<float> state(size_t((K - 1) * C), 0.f);
-      short_conv_silu(x.data() + b * T * C, T, C, state.data(), w.data(), K, want.data() + b * T * C);
-    }
-    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(got[i], want[i], 2e-6f * (1.f + std::abs(want[i]))) << i;
+    short_conv_silu(x.data(), T, C, nullptr, w.data(), K, got.data());
+    std::vector<float> state(size_t((K - 1) * C), 0.f);
+    short_conv_silu(x.data(), T, C, state.data(), w.data(), K, want.data());
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(got[i], want[i]) << i;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t c = 0; c < C; ++c) {
+        double acc = 0;
+        for (int64_t i = 0; i < K; ++i)
+          if (t - (K - 1) + i >= 0) acc += double(w[c * K + i]) * x[(t - (K - 1) + i) * C + c];
+        const double ref = acc / (1 + std::exp(-acc));
+        ASSERT_NEAR(got[t * C + c], ref, 2e-6 * (1 + std::abs(ref))) << t << " " << c;
+      }
+    // The state after the call is the last K-1 raw rows.
+    for (int64_t r = 0; r < K - 1; ++r)
+      for (int64_t c = 0; c < C; ++c) ASSERT_EQ(state[r * C + c], x[(T - (K - 1) + r) * C + c]);
   }
 }
 

@@ -1,4 +1,4 @@
-#include "train/param_tensors.h"
+#include "model/param_tensors.h"
 
 #include <algorithm>
 #include <cstring>
