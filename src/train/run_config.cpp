@@ -124,7 +124,7 @@ RunConfig RunConfig::load(const std::string& path) {
   RunConfig r;
   static const char* known[] = {"model", "data", "out", "steps", "batch", "seq_len", "lr", "lr_final_ratio", "warmup",
                                 "schedule", "decay_steps", "weight_decay", "beta1", "beta2", "eps", "decay_gdn_gates",
-                                "grad_clip", "z_loss", "seed", "eval_interval", "eval_batches",
+                                "grad_clip", "z_loss", "document_boundaries", "seed", "eval_interval", "eval_batches",
                                 "checkpoint_interval", "log_interval", "threads", "comment"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (std::find(std::begin(known), std::end(known), it.key()) == std::end(known))
@@ -152,6 +152,7 @@ RunConfig RunConfig::load(const std::string& path) {
     r.decay_gdn_gates = j.value("decay_gdn_gates", r.decay_gdn_gates);
     r.grad_clip = j.value("grad_clip", r.grad_clip);
     r.z_loss = j.value("z_loss", r.z_loss);
+    r.document_boundaries = j.value("document_boundaries", r.document_boundaries);
     r.seed = j.value("seed", r.seed);
     r.eval_interval = j.value("eval_interval", r.eval_interval);
     r.eval_batches = j.value("eval_batches", r.eval_batches);
@@ -202,12 +203,15 @@ AdamWConfig RunConfig::adamw() const {
 }
 
 nlohmann::json RunConfig::identity() const {
-  return {{"steps", steps},       {"batch", batch},         {"seq_len", seq_len},
+  nlohmann::json id = {{"steps", steps},       {"batch", batch},         {"seq_len", seq_len},
           {"lr", lr},             {"lr_final_ratio", lr_final_ratio}, {"warmup", warmup},
           {"schedule", schedule}, {"decay_steps", decay_steps}, {"weight_decay", weight_decay},
           {"beta1", beta1},       {"beta2", beta2},         {"eps", eps},
           {"decay_gdn_gates", decay_gdn_gates}, {"grad_clip", grad_clip}, {"z_loss", z_loss},
           {"seed", seed}};
+  // Only when on, so checkpoints written before the field existed still resume.
+  if (document_boundaries) id["document_boundaries"] = true;
+  return id;
 }
 
 }  // namespace hyb

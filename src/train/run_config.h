@@ -26,6 +26,9 @@ struct RunConfig {
   double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
   bool decay_gdn_gates = false;
   double grad_clip = 1.0, z_loss = 0.0;
+  // EOS-separated documents inside a window are separate sequences (state reset, attention masked, RoPE from 0,
+  // no label across a boundary). Off by default so earlier runs and their resume stay exact.
+  bool document_boundaries = false;
   uint64_t seed = 0;
   int64_t eval_interval = 0, eval_batches = 4;    // 0 = evaluate only at the end
   int64_t checkpoint_interval = 0;                 // 0 = checkpoint only at the end

@@ -126,6 +126,8 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
       for (auto it = identity.begin(); it != identity.end(); ++it)
         if (!st.identity.contains(it.key()) || st.identity[it.key()] != it.value())
           diff += std::string(diff.empty() ? "" : ", ") + it.key();
+      for (auto it = st.identity.begin(); it != st.identity.end(); ++it)
+        if (!identity.contains(it.key())) diff += std::string(diff.empty() ? "" : ", ") + it.key();
       fail(found, ": --resume: the run config differs from the checkpoint's in: ", diff,
            " (resume needs the same model, data and optimisation settings)");
     }
@@ -156,6 +158,10 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
 
   const Weights view = params.view();
   GradModel gm(view);
+  if (rc.document_boundaries) {
+    if (!cfg.eos_token_id) fail(rc.data, ": document_boundaries needs an EOS id, and the data has none");
+    gm.set_document_boundaries(int32_t(*cfg.eos_token_id));
+  }
   const LrSchedule sched = rc.lr_schedule();
   std::vector<int32_t> ids(size_t(B * W));
   // Synthetic-task data scores only answer positions: its labels replace the shifted ids as targets.

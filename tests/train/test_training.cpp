@@ -124,6 +124,32 @@ TEST_F(Training, ResumeIsBitwiseExact) {
   EXPECT_EQ(slurp(dir / "full/checkpoint/model.safetensors"), slurp(dir / "split/checkpoint/model.safetensors"));
 }
 
+TEST_F(Training, DocumentBoundariesAreRecordedAndResumeExactly) {
+  // ~30-token paragraphs in 32-token windows: nearly every window crosses a document boundary.
+  const std::string c = config({{"steps", 10}, {"document_boundaries", true}});
+  auto r = run(kBin + " train -q -c " + c + " -o " + (dir / "full"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run(kBin + " train -q -c " + config({{"steps", 10}}) + " -o " + (dir / "plain"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto a = metrics(dir / "full/metrics.jsonl"), p = metrics(dir / "plain/metrics.jsonl");
+  EXPECT_NE(a[0]["loss"], p[0]["loss"]);  // masked labels and reset states change the very first loss
+  const auto st = nlohmann::json::parse(slurp(dir / "full/checkpoint/trainer_state.json"));
+  EXPECT_EQ(st["identity"]["document_boundaries"], true);
+  // The flag sets the field; resume from step 4 is exact; resuming without boundaries is refused.
+  r = run(kBin + " train -q -c " + config({{"steps", 10}}) + " --document-boundaries -o " + (dir / "split") +
+          " --until 4");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run(kBin + " train -q -c " + config({{"steps", 10}}) + " -o " + (dir / "split") + " --resume");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("differs from the checkpoint's in: document_boundaries"), std::string::npos) << r.out;
+  r = run(kBin + " train -q -c " + c + " -o " + (dir / "split") + " --resume");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto b = metrics(dir / "split/metrics.jsonl");
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].dump(), b[i].dump()) << "step " << i + 1;
+  EXPECT_EQ(slurp(dir / "full/checkpoint/model.safetensors"), slurp(dir / "split/checkpoint/model.safetensors"));
+}
+
 TEST_F(Training, CheckpointIsLoadableByInference) {
   const std::string c = config();
   ASSERT_EQ(run(kBin + " train -q -c " + c + " -o " + (dir / "o")).code, 0);
