@@ -182,7 +182,7 @@ int bench_infer(int argc, char** argv, bool decode) {
                argv[0]};
   Common c;
   std::string config, model_dir, dtype = "f32", fill = "auto";
-  int64_t vocab = 100352, context = 0, tokens = decode ? 128 : 512, ubatch = 512;
+  int64_t vocab = 100352, context = 0, tokens = decode ? 128 : 512, ubatch = 512, batch = 1;
   auto* oc = app.add_option("-c,--config", config, "Random weights of this HF config.json or run config (in memory)");
   auto* om = app.add_option("-m,--model", model_dir, "A checkpoint directory instead");
   oc->excludes(om);
@@ -200,6 +200,12 @@ int bench_infer(int argc, char** argv, bool decode) {
   app.add_option("--ubatch", ubatch, "Tokens per forward call when prefilling")
       ->default_val(ubatch)
       ->check(CLI::PositiveNumber);
+  if (decode)
+    app.add_option("--batch", batch,
+                   "Sequences decoded together, one token each per step in one batched forward; above 1 the same "
+                   "sequences are also decoded one after another in the same run, and the ratio is reported")
+        ->default_val(batch)
+        ->check(CLI::Range(int64_t(1), int64_t(256)));
   add_common(app, c, 1, 1, decode ? " (of --tokens steps each)" : "");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   if (config.empty() == model_dir.empty()) fail(app.get_name(), ": give --config or --model");
@@ -215,7 +221,7 @@ int bench_infer(int argc, char** argv, bool decode) {
   // Refuse before allocating: the F32 weights, their converted copy while converting, and the cache must fit.
   size_t nparams = 0;
   for (const auto& p : canonical_params(cfg)) nparams += p.numel();
-  const double need = double(nparams) * (dtype == "f32" ? 4.0 : 6.0) + cache_bytes_for(cfg, context + tokens);
+  const double need = double(nparams) * (dtype == "f32" ? 4.0 : 6.0) + double(batch) * cache_bytes_for(cfg, context + tokens);
   const double avail = available_ram_bytes();
   if (need > 0.9 * avail)
     fail(source, ": context ", context, " + ", tokens, " tokens needs about ", need / 1e9, " GB (cache ",
@@ -242,21 +248,54 @@ int bench_infer(int argc, char** argv, bool decode) {
   else if (fill == "random") fill_cache_random(cache, cfg, context, tokens, c.seed + 17);
   const double fill_s = tf.seconds();
 
-  const auto ids = random_ids(tokens, cfg.vocab_size, c.seed + 29);
-  std::vector<double> times;
-  for (int r = 0; r < c.warmup + c.reps; ++r) {
-    cache.set_n_past(context);  // every repetition sees the same context length
-    Timer t;
-    if (decode) {
-      for (int64_t i = 0; i < tokens; ++i) model.forward(&ids[size_t(i)], 1, cache, logits.data(), true);
-    } else {
-      run_tokens(ids);
+  const auto ids = random_ids(tokens * batch, cfg.vocab_size, c.seed + 29);
+  // Extra sequences start from a copy of the first one's context.
+  std::vector<Cache> extra;
+  for (int64_t b = 1; b < batch; ++b) {
+    extra.push_back(model.new_cache());
+    extra.back().reserve(context + tokens);
+    extra.back().assign(cache);
+  }
+  auto seq_cache = [&](int64_t b) -> Cache& { return b == 0 ? cache : extra[size_t(b - 1)]; };
+  std::vector<float> batch_logits(size_t(batch * cfg.vocab_size));
+  auto timed = [&](auto&& body) {
+    std::vector<double> ts;
+    for (int r = 0; r < c.warmup + c.reps; ++r) {
+      for (int64_t b = 0; b < batch; ++b) seq_cache(b).set_n_past(context);  // the same context every repetition
+      Timer t;
+      body();
+      if (r >= c.warmup) ts.push_back(t.seconds());
     }
-    if (r >= c.warmup) times.push_back(t.seconds());
+    return ts;
+  };
+  std::vector<double> times = timed([&] {
+    if (!decode) return run_tokens(std::vector<int32_t>(ids.begin(), ids.begin() + tokens));
+    if (batch == 1) {
+      for (int64_t i = 0; i < tokens; ++i) model.forward(&ids[size_t(i)], 1, cache, logits.data(), true);
+      return;
+    }
+    std::vector<Segment> segs(static_cast<size_t>(batch));
+    for (int64_t i = 0; i < tokens; ++i) {
+      for (int64_t b = 0; b < batch; ++b) {
+        Cache& cb = seq_cache(b);
+        segs[size_t(b)] = Segment{&ids[size_t(b * tokens + i)], 1, cb.n_past(), &cb};
+      }
+      model.forward(segs, batch_logits.data());
+    }
+  });
+  // The same sequences one after another (batch > 1): the baseline that batching is measured against.
+  double seq_tps = 0;
+  if (decode && batch > 1) {
+    const std::vector<double> st = timed([&] {
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t i = 0; i < tokens; ++i)
+          model.forward(&ids[size_t(b * tokens + i)], 1, seq_cache(b), logits.data(), true);
+    });
+    seq_tps = double(batch * tokens) / mean(st);
   }
   const double secs = mean(times);
-  const double tps = double(tokens) / secs;
-  const double best_tps = double(tokens) / *std::min_element(times.begin(), times.end());
+  const double tps = double(tokens * batch) / secs;
+  const double best_tps = double(tokens * batch) / *std::min_element(times.begin(), times.end());
 
   nlohmann::json j = {{"bench", decode ? "decode" : "prefill"},
                       {"model", source},
@@ -264,6 +303,7 @@ int bench_infer(int argc, char** argv, bool decode) {
                       {"params", nparams},
                       {"context", context},
                       {"tokens", tokens},
+                      {"batch", batch},
                       {"fill", fill},
                       {"fill_s", fill_s},
                       {"setup_s", setup_s},
@@ -278,22 +318,36 @@ int bench_infer(int argc, char** argv, bool decode) {
                       {"cache_bytes_used", cache_bytes_for(cfg, context + tokens)},
                       {"peak_rss_bytes", peak_rss_bytes()}};
   const std::string name = decode ? fmt("tg%ld", long(tokens)) : fmt("pp%ld", long(tokens));
-  std::vector<std::string> head = {"model", "dtype", "test", "context", "fill", "threads", "tokens/s"};
-  std::vector<std::string> row = {short_name(source), dtype, name, fmt("%ld", long(context)), fill, fmt("%d", threads),
-                                  fmt("%.2f", tps)};
+  std::vector<std::string> head = {"model", "dtype", "test", "context", "fill", "threads"};
+  std::vector<std::string> row = {short_name(source), dtype, name, fmt("%ld", long(context)), fill, fmt("%d", threads)};
+  if (batch > 1) {
+    head.push_back("batch");
+    row.push_back(fmt("%ld", long(batch)));
+  }
+  head.push_back("tokens/s");
+  row.push_back(fmt("%.2f", tps));
   if (decode) {
+    // A batched step reads the weights once and every sequence's own K/V and GDN state.
     const DecodeTraffic tr = decode_traffic(model.weights(), context, tokens);
-    j["bytes_per_token"] = tr.total();
-    j["bytes_per_token_weights"] = tr.weights;
+    const double per_token = (tr.weights + double(batch) * (tr.kv + tr.recurrent)) / double(batch);
+    j["bytes_per_token"] = per_token;
+    j["bytes_per_token_weights"] = tr.weights / double(batch);
     j["bytes_per_token_kv"] = tr.kv;
     j["bytes_per_token_recurrent"] = tr.recurrent;
-    j["gb_per_s"] = tr.total() * tps / 1e9;
+    j["gb_per_s"] = per_token * tps / 1e9;
     for (auto s : {"MB/token", "GB/s"}) head.push_back(s);
-    row.push_back(fmt("%.2f", tr.total() / 1e6));
-    row.push_back(fmt("%.2f", tr.total() * tps / 1e9));
+    row.push_back(fmt("%.2f", per_token / 1e6));
+    row.push_back(fmt("%.2f", per_token * tps / 1e9));
+    if (batch > 1) {
+      j["sequential_tokens_per_s"] = seq_tps;
+      j["batched_vs_sequential"] = tps / seq_tps;
+      for (auto s : {"one-by-one tok/s", "batched/one-by-one"}) head.push_back(s);
+      row.push_back(fmt("%.2f", seq_tps));
+      row.push_back(fmt("%.2fx", tps / seq_tps));
+    }
   }
   for (auto s : {"cache GB", "peak RSS GB"}) head.push_back(s);
-  row.push_back(gb(cache_bytes_for(cfg, context + tokens)));
+  row.push_back(gb(double(batch) * cache_bytes_for(cfg, context + tokens)));
   row.push_back(gb(peak_rss_bytes()));
   Table t(head);
   t.add(row);

@@ -35,54 +35,89 @@ inline __m512 load_w16(const uint16_t* w, __mmask16 m) {
 inline float widen(float w) { return w; }
 inline float widen(uint16_t w) { return bf16_to_f32(w); }
 
-// Up to 4 activation rows against one weight row (f32 or bf16): weights are read once per row group, which is
-// what decode (memory-bound) needs. Every output is its own accumulator fed in k order and reduced the same way
-// whatever R is, so a row's result does not depend on the rows it is grouped with (batch invariance).
-template <int R, class Wt>
-void dot_rows(const float* x, int64_t ldx, const Wt* w, int64_t K, float* out) {
+// A tile of R activation rows × NC weight rows (f32 or bf16, row stride K): each weight vector is widened once
+// and used by R rows, each activation vector by NC weight rows, so batched decode rows cost FMAs, not loads.
+// Every output (m, n) is its own accumulator fed in k order and reduced the same way whatever the tile shape, so
+// a row's result does not depend on the rows it is grouped with (batch invariance).
+template <int R, int NC, class Wt>
+void dot_tile(const float* x, int64_t ldx, const Wt* w, int64_t K, float* y, int64_t ldy, float beta) {
+  float out[R][NC];
 #if defined(__AVX512F__)
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  __m512 acc[R][NC];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 16 <= K; k += 16) {
-    const __m512 wf = load_w16(w + k);
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(wf, _mm512_loadu_ps(x + r * ldx + k), acc[r]);
+    __m512 wf[NC];
+    for (int c = 0; c < NC; ++c) wf[c] = load_w16(w + c * K + k);
+    for (int r = 0; r < R; ++r) {
+      __m512 xv = _mm512_loadu_ps(x + r * ldx + k);
+      // Keep xv in a register: folded into each FMA as a memory operand it would be loaded NC times, and 512-bit
+      // loads (one per cycle on Zen 4) would then bound the loop instead of the FMAs.
+      if constexpr (NC > 1) __asm__("" : "+v"(xv));
+      for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_fmadd_ps(wf[c], xv, acc[r][c]);
+    }
   }
   if (k < K) {
     const __mmask16 m = __mmask16((1u << (K - k)) - 1);
-    const __m512 wf = load_w16(w + k, m);
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(wf, _mm512_maskz_loadu_ps(m, x + r * ldx + k), acc[r]);
+    __m512 wf[NC];
+    for (int c = 0; c < NC; ++c) wf[c] = load_w16(w + c * K + k, m);
+    for (int r = 0; r < R; ++r) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, x + r * ldx + k);
+      for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_fmadd_ps(wf[c], xv, acc[r][c]);
+    }
   }
-  for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < NC; ++c) out[r][c] = _mm512_reduce_add_ps(acc[r][c]);
 #else
-  for (int r = 0; r < R; ++r) {
-    float s = 0.f;
-    for (int64_t k = 0; k < K; ++k) s += widen(w[k]) * x[r * ldx + k];
-    out[r] = s;
-  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < NC; ++c) {
+      float s = 0.f;
+      for (int64_t k = 0; k < K; ++k) s += widen(w[c * K + k]) * x[r * ldx + k];
+      out[r][c] = s;
+    }
 #endif
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < NC; ++c) {
+      float* yp = y + r * ldy + c;
+      *yp = beta != 0.f ? *yp + out[r][c] : out[r][c];
+    }
 }
 
-// Rows [n0, n1) of W (f32 or bf16) against M activation rows, 4 at a time. Decode keeps bf16 weights in bf16 and
-// widens them in registers: exact (f32 products), and on Zen 4 it streams DRAM at least as fast as dpbf16.
+template <int NC, class Wt>
+void dot_tile_rows(int64_t R, const float* x, int64_t ldx, const Wt* w, int64_t K, float* y, int64_t ldy, float beta) {
+  switch (R) {
+    case 8: return dot_tile<8, NC>(x, ldx, w, K, y, ldy, beta);
+    case 7: return dot_tile<7, NC>(x, ldx, w, K, y, ldy, beta);
+    case 6: return dot_tile<6, NC>(x, ldx, w, K, y, ldy, beta);
+    case 5: return dot_tile<5, NC>(x, ldx, w, K, y, ldy, beta);
+    case 4: return dot_tile<4, NC>(x, ldx, w, K, y, ldy, beta);
+    case 3: return dot_tile<3, NC>(x, ldx, w, K, y, ldy, beta);
+    case 2: return dot_tile<2, NC>(x, ldx, w, K, y, ldy, beta);
+    default: return dot_tile<1, NC>(x, ldx, w, K, y, ldy, beta);
+  }
+}
+
+// Rows [n0, n1) of W (f32 or bf16) against M activation rows, in tiles of 4 × 4. Decode keeps bf16 weights in
+// bf16 and widens them in registers: exact (f32 products), and on Zen 4 it streams DRAM at least as fast as dpbf16.
 template <class Wt>
 void matvec_rows_t(const float* x, int64_t M, int64_t ldx, const Wt* w, int64_t K, int64_t n0, int64_t n1, float* y,
                    int64_t ldy, float beta) {
-  for (int64_t n = n0; n < n1; ++n) {
+  // One weight row at a time for a single activation row (decode of one sequence streams best that way); tiles of
+  // 4 weight rows once several rows share each weight vector. The numbers are the same either way.
+  const int64_t step = M == 1 ? 1 : 4, rows = 4;
+  for (int64_t n = n0; n < n1; n += step) {
+    const int64_t nc = std::min<int64_t>(step, n1 - n);
     const Wt* wr = w + n * K;
-    for (int64_t m0 = 0; m0 < M; m0 += 4) {
-      float out[4];
-      const int64_t r = std::min<int64_t>(4, M - m0);
+    for (int64_t m0 = 0; m0 < M; m0 += rows) {
+      const int64_t r = std::min<int64_t>(rows, M - m0);
       const float* xr = x + m0 * ldx;
-      switch (r) {
-        case 4: dot_rows<4>(xr, ldx, wr, K, out); break;
-        case 3: dot_rows<3>(xr, ldx, wr, K, out); break;
-        case 2: dot_rows<2>(xr, ldx, wr, K, out); break;
-        default: dot_rows<1>(xr, ldx, wr, K, out); break;
-      }
-      for (int64_t i = 0; i < r; ++i) {
-        float* yp = y + (m0 + i) * ldy + n;
-        *yp = beta != 0.f ? *yp + out[i] : out[i];
+      float* yr = y + m0 * ldy + n;
+      switch (nc) {
+        case 4: dot_tile_rows<4>(r, xr, ldx, wr, K, yr, ldy, beta); break;
+        case 3: dot_tile_rows<3>(r, xr, ldx, wr, K, yr, ldy, beta); break;
+        case 2: dot_tile_rows<2>(r, xr, ldx, wr, K, yr, ldy, beta); break;
+        default: dot_tile_rows<1>(r, xr, ldx, wr, K, yr, ldy, beta); break;
       }
     }
   }

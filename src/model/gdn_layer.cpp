@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/phase_profile.h"
 #include "kernels/activations.h"
@@ -68,15 +69,29 @@ void gdn_layer_forward(const LayerCtx& c, LayerActs& A, float* x) {
 
   PhaseProfile::Scope ps_core("gdn core fwd");
   float* o = sized(A.o, size_t(N * vd));
+  auto args_of = [&](size_t i, float* state) {
+    const int64_t r0 = b.row0[i];
+    const float* s = qkn + r0 * C;
+    return GdnArgs<float>{s, C, s + kd, C, s + 2 * kd, C, beta + r0 * Hv, g + r0 * Hv, state, o + r0 * vd, vd,
+                          b.segs[i].n, Hk, Hv, dk, dv};
+  };
+  // Decode rows of many sequences: one parallel loop over the sequences (each recurrence then runs on one
+  // thread; the numbers do not depend on the threading).
+  std::vector<size_t> decode_rows;
+  for (size_t i = 0; i < b.segs.size(); ++i)
+    if (b.segs[i].n == 1 && c.cache(i)) decode_rows.push_back(i);
+  if (decode_rows.size() > 1) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t j = 0; j < decode_rows.size(); ++j)
+      gdn_recurrent(args_of(decode_rows[j], c.cache(decode_rows[j])->state.data()));
+  }
   for (size_t i = 0; i < b.segs.size(); ++i) {
     LayerCache* lc = c.cache(i);
-    const int64_t r0 = b.row0[i], n = b.segs[i].n;
+    if (decode_rows.size() > 1 && b.segs[i].n == 1 && lc) continue;
     float* state = lc ? lc->state.data() : sized(c.s.state, size_t(Hv * dk * dv));
     if (!lc) std::fill_n(state, Hv * dk * dv, 0.f);
-    const float* s = qkn + r0 * C;
-    GdnArgs<float> args{s, C, s + kd, C, s + 2 * kd, C, beta + r0 * Hv, g + r0 * Hv, state, o + r0 * vd, vd, n,
-                        Hk, Hv, dk, dv};
-    if (n == 1) gdn_recurrent(args);  // the decode path HF uses; chunked otherwise
+    const GdnArgs<float> args = args_of(i, state);
+    if (args.T == 1) gdn_recurrent(args);  // the decode path HF uses; chunked otherwise
     else gdn_chunk_forward(args, kGdnChunk);
   }
   ps_core.stop();
