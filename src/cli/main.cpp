@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"logits", hyb::cli::run_logits, "Write float32 logits of a prefill (or of decode steps) to .npy"},
     {"init", hyb::cli::run_init, "Create a randomly initialised checkpoint from a config.json"},
     {"quantize", hyb::cli::run_quantize, "Quantize a checkpoint's linear weights to int8 or 4-bit blocks"},
+    {"serve", hyb::cli::run_serve, "OpenAI-compatible HTTP server: continuous batching, prefix cache for hybrid models"},
     {"generate", hyb::cli::run_generate, "Generate tokens from a prompt with the KV/recurrent cache"},
     {"grads", hyb::cli::run_grads, "Mean next-token loss of ids and its gradient for every parameter"},
     {"prepare", hyb::cli::run_prepare, "Tokenize text files into token shards with a held-out validation split"},

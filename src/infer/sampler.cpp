@@ -23,6 +23,13 @@ int32_t Sampler::sample(const float* logits, int64_t n) {
   double z = 0;
   std::vector<double> p(keep);
   for (size_t i = 0; i < keep; ++i) z += (p[i] = std::exp(double(cand_[i].first - mx)));
+  if (o_.min_p > 0.f) {  // p is sorted descending and p[0] = 1 (the maximum, unnormalised)
+    size_t k = 1;
+    while (k < keep && p[k] >= double(o_.min_p)) ++k;
+    z = 0;
+    for (size_t i = 0; i < k; ++i) z += p[i];
+    keep = k;
+  }
   if (o_.top_p < 1.f) {
     double acc = 0;
     size_t k = 0;

@@ -1,4 +1,4 @@
-// Next-token sampling: greedy at temperature 0, else temperature → top-k → top-p (nucleus), seeded.
+// Next-token sampling: greedy at temperature 0, else temperature → top-k → min-p → top-p (nucleus), seeded.
 #pragma once
 #include <cstdint>
 #include <random>
@@ -10,6 +10,7 @@ struct SamplerOptions {
   float temperature = 0.f;
   int top_k = 0;        // 0 = off
   float top_p = 1.f;    // 1 = off
+  float min_p = 0.f;    // keep tokens at least min_p × the most likely one's probability (0 = off)
   uint64_t seed = 0;
 };
 

@@ -1,0 +1,44 @@
+// OpenAI request bodies → a validated generation request. Every field is type- and range-checked here; what
+// fails becomes an ApiError naming the field (param), so the scheduler only ever sees valid requests.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "infer/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace hyb::serve {
+
+struct GenRequest {
+  bool chat = false;
+  std::string model;
+  std::vector<int32_t> prompt;
+  int64_t max_tokens = -1;            // -1: until the context is full
+  SamplerOptions sampling;
+  float presence_penalty = 0.f, frequency_penalty = 0.f;
+  std::vector<std::string> stop;      // stop strings (not included in the output)
+  bool stream = false, include_usage = false;
+  bool logprobs = false;
+  int top_logprobs = 0;
+  bool echo_ids = false;              // completions with a token-id prompt
+};
+
+struct ParseContext {
+  const Tokenizer* tok = nullptr;     // null: text prompts are refused
+  std::string model_name;             // the one model served
+  int64_t vocab_size = 0;
+  int64_t max_context = 0;
+  std::string eos_token = "<|endoftext|>";
+};
+
+// Throws ApiError (400 for bad fields, 404 for an unknown model, context_length_exceeded for long prompts).
+GenRequest parse_chat_request(const nlohmann::json& body, const ParseContext& ctx);
+GenRequest parse_completion_request(const nlohmann::json& body, const ParseContext& ctx);
+// The body as JSON, or ApiError 400 naming the parse error.
+nlohmann::json parse_body(const std::string& body);
+
+}  // namespace hyb::serve
