@@ -20,6 +20,7 @@
 #include "bench/table.h"
 #include "bench/train_flops.h"
 #include "cli/common.h"
+#include "serve/load_test.h"
 #include "core/error.h"
 #include "core/read_file.h"
 #include "core/timer.h"
@@ -461,6 +462,69 @@ int bench_gdn(int argc, char** argv) {
 
 // ---------------------------------------------------------------------------------------------- tokenize
 
+// --------------------------------------------------------------------------------------------------- serve
+
+int bench_serve(int argc, char** argv) {
+  CLI::App app{"Load test of a running OpenAI-compatible server (`hybrid serve`; loopback URLs only): streamed "
+               "/v1/completions with token-id prompts, per concurrency level; TTFT, TPOT, ITL and end-to-end latency "
+               "(p50/p90/p99), requests/s, output tokens/s, cached-token fraction.",
+               argv[0]};
+  serve::LoadOptions o;
+  std::string conc = "1,2,4,8";
+  bool json_out = false;
+  app.add_option("--url", o.url, "Server base URL")->default_val(o.url);
+  app.add_option("--concurrency", conc, "Concurrent clients, a list")->default_val(conc);
+  app.add_option("--requests", o.requests, "Conversations per concurrency level")->default_val(o.requests)
+      ->check(CLI::Range(int64_t(1), int64_t(100000)));
+  app.add_option("--input-len", o.input_len, "New prompt tokens per request")->default_val(o.input_len)
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  app.add_option("--output-len", o.output_len, "Generated tokens per request (end-of-sequence ignored)")
+      ->default_val(o.output_len)->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  app.add_option("--shared-prefix", o.shared_prefix, "Tokens every prompt starts with")->default_val(0)
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
+  app.add_option("--turns", o.turns, "Requests per conversation (each continues the previous prompt + reply)")
+      ->default_val(1)->check(CLI::Range(int64_t(1), int64_t(1000)));
+  app.add_option("--followup-len", o.followup_len, "New prompt tokens in turns after the first (default: --input-len)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  app.add_flag("--chat", o.chat, "Chat endpoint with word prompts (--shared-prefix words become the system message)");
+  app.add_option("--vocab", o.vocab, "Prompt ids are drawn from [0, vocab)")->default_val(o.vocab)
+      ->check(CLI::PositiveNumber);
+  app.add_option("--api-key", o.api_key, "Bearer key for a server started with --api-key");
+  app.add_option("--model", o.model, "Model name to send (default: none)");
+  app.add_option("--seed", o.seed, "Prompt seed")->default_val(o.seed);
+  app.add_option("--timeout", o.timeout_s, "Seconds per concurrency level before it stops")->default_val(o.timeout_s)
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", json_out, "One JSON object instead of the table");
+  if (int rc = parse(app, argc, argv); rc >= 0) return rc;
+  o.concurrency = parse_list(conc, "--concurrency");
+  const auto res = serve::run_load(o);
+  nlohmann::json j = {{"bench", "serve"}, {"url", o.url}, {"input_len", o.input_len}, {"output_len", o.output_len},
+                      {"shared_prefix", o.shared_prefix}, {"turns", o.turns}, {"results", nlohmann::json::array()}};
+  Table t({"conc", "ok", "fail", "req/s", "out tok/s", "TTFT p50/p90/p99 ms", "TPOT p50/p90/p99 ms",
+           "ITL p50/p90/p99 ms", "E2E p50/p90/p99 s", "cached"});
+  for (const auto& r : res) {
+    j["results"].push_back(r.to_json());
+    auto ms3 = [](const double* v) { return fmt("%.1f/%.1f/%.1f", 1e3 * v[0], 1e3 * v[1], 1e3 * v[2]); };
+    t.add({fmt("%ld", long(r.concurrency)), fmt("%ld", long(r.ok)), fmt("%ld", long(r.failed)),
+           fmt("%.2f", r.requests_per_s), fmt("%.1f", r.output_tokens_per_s), ms3(r.ttft), ms3(r.tpot), ms3(r.itl),
+           fmt("%.2f/%.2f/%.2f", r.e2e[0], r.e2e[1], r.e2e[2]), fmt("%.1f%%", 100 * r.cached_fraction)});
+  }
+  if (json_out) std::printf("%s\n", j.dump(2).c_str());
+  else {
+    std::fputs(t.str().c_str(), stdout);
+    std::printf("%ld conversations x %ld turns per level; input %ld (+%ld shared) %s, output %ld tokens\n",
+                long(o.requests), long(o.turns), long(o.input_len), long(o.shared_prefix), o.chat ? "words" : "tokens",
+                long(o.output_len));
+    if (o.turns > 1)
+      for (const auto& r : res)
+        std::printf("concurrency %ld: TTFT p50 turn 1 %.1f ms, later turns %.1f ms\n", long(r.concurrency),
+                    1e3 * r.ttft_first_turn, 1e3 * r.ttft_later_turns);
+  }
+  for (const auto& r : res)
+    if (r.failed) return 1;
+  return 0;
+}
+
 int bench_tokenize(int argc, char** argv) {
   CLI::App app{"Tokenizer encode throughput on a text file: one thread over the whole text, then batch encoding "
                "of ~64 kB documents with 1, 2, 4 ... up to --threads threads.",
@@ -529,6 +593,7 @@ int run_prefill(int argc, char** argv) { return bench_infer(argc, argv, false); 
 
 const Sub kSubs[] = {
     {"train", bench_train, "Training step throughput and MFU (GradModel + AdamW, random data)"},
+    {"serve", bench_serve, "Load test of a running server: TTFT / TPOT / ITL / E2E percentiles, throughput"},
     {"prefill", run_prefill, "Prompt processing tokens/s at a context length (pp512 = --tokens 512)"},
     {"decode", run_decode, "Decode tokens/s, bytes per token and GB/s at a context length (tg128)"},
     {"gdn", bench_gdn, "The gated-delta-rule kernel: chunked vs recurrent forward, chunked backward"},

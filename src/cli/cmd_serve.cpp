@@ -26,7 +26,9 @@ int run_serve(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--name", o.model_name, "Model name in the API (default: the directory name)");
   add_weight_dtype(app, o.dtype, "auto");
-  app.add_flag("--no-mmap", o.no_mmap, "Copy the weights into RAM instead of mapping the files");
+  app.add_flag("--mmap", o.mmap,
+               "Map the weight files instead of copying them into RAM (faster start; decode of batched rows measured "
+               "~25% slower here: file pages get no huge pages)");
   add_threads(app, o.threads);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   return serve::run_server(o);

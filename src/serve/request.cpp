@@ -83,6 +83,8 @@ void common(const json& b, const ParseContext& ctx, GenRequest& r) {
     for (const auto& x : r.stop)
       if (x.empty()) throw bad("stop", "'stop' sequences must not be empty");
   }
+  r.ignore_eos = boolean(b, "ignore_eos", false);
+  r.return_token_ids = boolean(b, "return_token_ids", false);
   // Both names of the output limit; max_completion_tokens wins when both are given.
   r.max_tokens = integer(b, "max_tokens", 1, INT64_MAX, -1);
   const int64_t mct = integer(b, "max_completion_tokens", 1, INT64_MAX, -1);
@@ -166,6 +168,20 @@ GenRequest parse_chat_request(const json& b, const ParseContext& ctx) {
   ChatOptions co;
   co.eos_token = ctx.eos_token;
   r.prompt = ctx.tok->encode_with_special(render_chat(msgs, co));
+  // Turn boundaries: the token length of each prefix of the conversation, kept when it is an exact prefix of the
+  // whole prompt (turns start with a special token, so it is). A shared system prompt or earlier turns then get
+  // their own snapshots. Bounded: conversations of more than 64 messages only mark their last 64 turns.
+  {
+    ChatOptions pre = co;
+    pre.add_generation_prompt = false;
+    const size_t first = msgs.size() > 64 ? msgs.size() - 64 : 1;
+    for (size_t i = first; i < msgs.size(); ++i) {
+      const std::vector<ChatMessage> head(msgs.begin(), msgs.begin() + long(i));
+      const auto ids = ctx.tok->encode_with_special(render_chat(head, pre));
+      if (!ids.empty() && ids.size() < r.prompt.size() && std::equal(ids.begin(), ids.end(), r.prompt.begin()))
+        r.boundaries.push_back(int64_t(ids.size()));
+    }
+  }
   for (int32_t id : r.prompt)
     if (id >= ctx.vocab_size) throw ApiError(400, "the tokenizer produced an id outside the model's vocabulary", "messages");
   check_prompt(r, ctx);

@@ -17,6 +17,7 @@ struct GenRequest {
   bool chat = false;
   std::string model;
   std::vector<int32_t> prompt;
+  std::vector<int64_t> boundaries;    // chat: prompt positions where a turn ends (prefix-cache snapshot points)
   int64_t max_tokens = -1;            // -1: until the context is full
   SamplerOptions sampling;
   float presence_penalty = 0.f, frequency_penalty = 0.f;
@@ -25,6 +26,9 @@ struct GenRequest {
   bool logprobs = false;
   int top_logprobs = 0;
   bool echo_ids = false;              // completions with a token-id prompt
+  // Extensions (as in vLLM / llama-server): keep generating past end-of-sequence tokens (load tests), and return
+  // the generated token ids (exact multi-turn prompts for clients that work in ids).
+  bool ignore_eos = false, return_token_ids = false;
 };
 
 struct ParseContext {

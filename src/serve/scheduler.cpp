@@ -193,8 +193,11 @@ void Scheduler::step() {
   for (auto& sp : running_) {
     Seq& s = *sp;
     if (s.finished || s.fed >= s.prompt_len) continue;
-    const int64_t grid_end = (s.fed / opt_.chunk + 1) * opt_.chunk;
-    const int64_t n = std::min(grid_end, s.prompt_len) - s.fed;
+    // Chunks end on the grid, at turn boundaries and at the prompt's end: all functions of the prompt alone.
+    int64_t end = std::min((s.fed / opt_.chunk + 1) * opt_.chunk, s.prompt_len);
+    for (int64_t b : s.r->req.boundaries)
+      if (b > s.fed && b < end) end = b;
+    const int64_t n = end - s.fed;
     if (any_prefill && n > budget) continue;  // next step: chunks are never cut to fit
     budget -= n;
     any_prefill = true;
@@ -211,7 +214,8 @@ void Scheduler::step() {
       const bool prefill = s.fed < s.prompt_len;
       s.fed += segs[i].n;
       if (s.fed < s.prompt_len) {
-        if (s.fed % opt_.snapshot_interval == 0)
+        const auto& bs = s.r->req.boundaries;
+        if (s.fed % opt_.snapshot_interval == 0 || std::find(bs.begin(), bs.end(), s.fed) != bs.end())
           prefix_.insert(std::vector<int32_t>(s.all.begin(), s.all.begin() + s.fed), slots_.at(s.slot));
         continue;
       }
@@ -251,7 +255,7 @@ void Scheduler::on_logits(Seq& s, const float* lg) {
       for (size_t j = 0; j < k; ++j) t.top.push_back({idx[j], lg[idx[j]] - lse});
     }
   }
-  if (s.stop_ids.count(t.id)) return finish(s, "stop");
+  if (!q.ignore_eos && s.stop_ids.count(t.id)) return finish(s, "stop");
   s.all.push_back(t.id);
   s.counts[t.id]++;
   s.r->completion_tokens++;

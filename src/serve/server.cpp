@@ -93,7 +93,7 @@ std::shared_ptr<RequestState> start(App& a, GenRequest q, bool chat) {
 void handle_generate(App& a, const httplib::Request& req, httplib::Response& res, bool chat) {
   const json body = parse_body(req.body);
   GenRequest q = chat ? parse_chat_request(body, a.pctx) : parse_completion_request(body, a.pctx);
-  const bool stream = q.stream, include_usage = q.include_usage, logprobs = q.logprobs;
+  const bool stream = q.stream, include_usage = q.include_usage, logprobs = q.logprobs, want_ids = q.return_token_ids;
   auto r = start(a, std::move(q), chat);
   const std::string object = chat ? "chat.completion" : "text_completion";
   const std::string model = a.opt.model_name;
@@ -102,12 +102,14 @@ void handle_generate(App& a, const httplib::Request& req, httplib::Response& res
     std::vector<TokenOut> got;
     while (!drain(*r, got, std::chrono::milliseconds(500))) {}
     std::string text;
-    json lps = json::array();
+    json lps = json::array(), token_ids = json::array();
     for (auto& t : got) {
       text += t.text;
+      if (t.id >= 0) token_ids.push_back(t.id);
       if (logprobs && t.id >= 0) lps.push_back(logprob_entry(a, t));
     }
     json choice = {{"index", 0}, {"finish_reason", r->finish_reason}};
+    if (want_ids) choice["token_ids"] = token_ids;
     if (chat) {
       choice["message"] = {{"role", "assistant"}, {"content", text}};
       choice["logprobs"] = logprobs ? json{{"content", lps}} : json(nullptr);
@@ -162,8 +164,9 @@ void handle_generate(App& a, const httplib::Request& req, httplib::Response& res
         const bool done = drain(*r, got, std::chrono::milliseconds(2000));
         if (got.empty() && !done) return write(": ping\n\n");  // keeps the connection alive in long prefills
         for (auto& t : got) {
-          if (t.text.empty() && !(logprobs && t.id >= 0)) continue;
+          if (t.text.empty() && !((logprobs || want_ids) && t.id >= 0)) continue;
           json c = {{"index", 0}, {"finish_reason", nullptr}};
+          if (want_ids) c["token_ids"] = t.id >= 0 ? json::array({t.id}) : json::array();
           if (chat) {
             c["delta"] = {{"content", t.text}};
             c["logprobs"] = logprobs && t.id >= 0 ? json{{"content", json::array({logprob_entry(a, t)})}} : json(nullptr);
@@ -307,7 +310,7 @@ int run_server(const ServeOptions& o) {
   int rc = 0;
   try {
     set_threads(o.threads);
-    a.model = std::make_unique<Model>(Weights::load(o.model_dir, parse_weight_dtype(o.dtype), !o.no_mmap));
+    a.model = std::make_unique<Model>(Weights::load(o.model_dir, parse_weight_dtype(o.dtype), o.mmap));
     const ModelConfig& c = a.model->config();
     if (std::filesystem::exists(std::filesystem::path(o.model_dir) / "tokenizer.json")) a.tok.emplace(Tokenizer::load(o.model_dir));
     a.pctx.tok = a.tok ? &*a.tok : nullptr;
