@@ -303,6 +303,8 @@ int run_server(const ServeOptions& o) {
   const int port = o.port == 0 ? svr.bind_to_any_port(o.host) : (svr.bind_to_port(o.host, o.port) ? o.port : -1);
   if (port < 0) fail("serve: cannot listen on ", o.host, ":", o.port, " (address in use or not available)");
   std::thread http([&] { svr.listen_after_bind(); });
+  // stop() only reaches a server that is already in its accept loop.
+  for (int i = 0; i < 1000 && !svr.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
