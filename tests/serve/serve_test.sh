@@ -11,15 +11,7 @@ if [ ! -f "$NODE_MODULES/openai/package.json" ] || ! command -v node >/dev/null;
   echo "serve_test: the openai Node client is missing (run scripts/setup.sh)"; exit 77
 fi
 rm -rf "$W"; mkdir -p "$W"
-"$ROOT/scripts/smoke-data.sh" "$BIN" "$W/data" >/dev/null
-cat > "$W/config.json" <<JSON
-{"model_type": "olmo_hybrid", "vocab_size": 1024, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 4,
- "num_attention_heads": 4, "num_key_value_heads": 2, "linear_num_key_heads": 2, "linear_num_value_heads": 4,
- "linear_key_head_dim": 16, "linear_value_head_dim": 16, "rope_theta": 10000, "max_position_embeddings": 4096,
- "eos_token_id": 1020, "pad_token_id": 1023}
-JSON
-"$BIN" init -c "$W/config.json" -o "$W/model" --seed 3 >/dev/null
-cp "$W/data/tokenizer.json" "$W/data/tokenizer_config.json" "$W/model/"
+"$ROOT/tests/serve/make_model.sh" "$BIN" "$ROOT" "$W"
 
 pids=()
 start() {  # name, extra flags...
