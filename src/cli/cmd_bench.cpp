@@ -270,7 +270,7 @@ int bench_infer(int argc, char** argv, bool decode) {
     return ts;
   };
   std::vector<double> times = timed([&] {
-    if (!decode) return run_tokens(std::vector<int32_t>(ids.begin(), ids.begin() + tokens));
+    if (!decode) return run_tokens(ids);  // prefill has batch 1: ids holds exactly the timed tokens
     if (batch == 1) {
       for (int64_t i = 0; i < tokens; ++i) model.forward(&ids[size_t(i)], 1, cache, logits.data(), true);
       return;

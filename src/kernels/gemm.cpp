@@ -87,10 +87,6 @@ void dot_tile(const float* x, int64_t ldx, const Wt* w, int64_t K, float* y, int
 template <int NC, class Wt>
 void dot_tile_rows(int64_t R, const float* x, int64_t ldx, const Wt* w, int64_t K, float* y, int64_t ldy, float beta) {
   switch (R) {
-    case 8: return dot_tile<8, NC>(x, ldx, w, K, y, ldy, beta);
-    case 7: return dot_tile<7, NC>(x, ldx, w, K, y, ldy, beta);
-    case 6: return dot_tile<6, NC>(x, ldx, w, K, y, ldy, beta);
-    case 5: return dot_tile<5, NC>(x, ldx, w, K, y, ldy, beta);
     case 4: return dot_tile<4, NC>(x, ldx, w, K, y, ldy, beta);
     case 3: return dot_tile<3, NC>(x, ldx, w, K, y, ldy, beta);
     case 2: return dot_tile<2, NC>(x, ldx, w, K, y, ldy, beta);
@@ -105,7 +101,8 @@ void matvec_rows_t(const float* x, int64_t M, int64_t ldx, const Wt* w, int64_t 
                    int64_t ldy, float beta) {
   // One weight row at a time for a single activation row (decode of one sequence streams best that way); tiles of
   // 4 weight rows once several rows share each weight vector. The numbers are the same either way.
-  const int64_t step = M == 1 ? 1 : 4, rows = 4;
+  constexpr int64_t rows = 4;
+  const int64_t step = M == 1 ? 1 : 4;
   for (int64_t n = n0; n < n1; n += step) {
     const int64_t nc = std::min<int64_t>(step, n1 - n);
     const Wt* wr = w + n * K;

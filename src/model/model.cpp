@@ -22,9 +22,13 @@ LayerCache* LayerCtx::cache(size_t seg) const {
 Model::Model(Weights w) : own_(std::move(w)), w_(&own_) {}
 Model::Model(const Weights* w) : w_(w) {}
 
+namespace {
+int64_t logit_count(const Segment& s) { return s.logits == LogitRows::All ? s.n : s.logits == LogitRows::Last; }
+}  // namespace
+
 int64_t Model::logit_rows(std::span<const Segment> segs) {
   int64_t r = 0;
-  for (const Segment& s : segs) r += s.logits == LogitRows::All ? s.n : s.logits == LogitRows::Last ? 1 : 0;
+  for (const Segment& s : segs) r += logit_count(s);
   return r;
 }
 
@@ -97,7 +101,7 @@ void Model::forward(std::span<const Segment> segs, float* logits, RowGrouping gr
   // Final norm and lm_head only on the rows asked for; their grouping follows each segment's own row count.
   std::vector<int64_t> counts;
   int64_t R = 0;
-  for (const Segment& s : segs_) counts.push_back(s.logits == LogitRows::All ? s.n : s.logits == LogitRows::Last);
+  for (const Segment& s : segs_) counts.push_back(logit_count(s));
   for (int64_t n : counts) R += n;
   if (R == 0) return;
   hl_.resize(size_t(R * D));

@@ -27,11 +27,11 @@ PrefixCache::Match PrefixCache::restore(const std::vector<int32_t>& prompt, Cach
   return m;
 }
 
-void PrefixCache::insert(const std::vector<int32_t>& tokens, const Cache& state, const float* logits,
+void PrefixCache::insert(std::span<const int32_t> tokens, const Cache& state, const float* logits,
                          int64_t vocab) {
   if (!enabled() || tokens.empty() || int64_t(tokens.size()) != state.n_past()) return;
   for (auto it = lru_.begin(); it != lru_.end(); ++it)
-    if (it->tokens == tokens) {
+    if (std::equal(it->tokens.begin(), it->tokens.end(), tokens.begin(), tokens.end())) {
       if (logits && it->logits.empty()) {
         bytes_ += size_t(vocab) * sizeof(float);
         it->logits.assign(logits, logits + vocab);
@@ -40,7 +40,7 @@ void PrefixCache::insert(const std::vector<int32_t>& tokens, const Cache& state,
       evict_to(budget_);
       return;
     }
-  Entry e{tokens, state.snapshot(), logits ? std::vector<float>(logits, logits + vocab) : std::vector<float>{}};
+  Entry e{std::vector<int32_t>(tokens.begin(), tokens.end()), state.snapshot(), logits ? std::vector<float>(logits, logits + vocab) : std::vector<float>{}};
   const size_t b = e.bytes();
   if (b > budget_) return;  // would not fit even alone
   evict_to(budget_ - b);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "model/cache.h"
@@ -27,7 +28,7 @@ class PrefixCache {
   Match restore(const std::vector<int32_t>& prompt, Cache& into);
   // Keeps a snapshot of `state`, which holds exactly `tokens` (its n_past() of them), with the next-token logits
   // after them when given (vocab entries): a later identical prompt then needs no forward at all.
-  void insert(const std::vector<int32_t>& tokens, const Cache& state, const float* logits = nullptr,
+  void insert(std::span<const int32_t> tokens, const Cache& state, const float* logits = nullptr,
               int64_t vocab = 0);
 
   size_t bytes() const { return bytes_; }

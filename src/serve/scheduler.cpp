@@ -79,10 +79,11 @@ void Scheduler::emit(Seq& s, TokenOut t) {
 
 void Scheduler::finish(Seq& s, const char* reason) {
   RequestState& r = *s.r;
+  const bool cancelled = std::string(reason) == "cancelled";
   std::string rest = s.dec ? s.dec->finish() : "";
   rest = s.held + rest;
   s.held.clear();
-  if (!rest.empty() && std::string(reason) != "cancelled") {
+  if (!rest.empty() && !cancelled) {
     TokenOut t;
     t.id = -1;  // text only, no token
     t.text = rest;
@@ -90,8 +91,8 @@ void Scheduler::finish(Seq& s, const char* reason) {
     r.out.push_back(std::move(t));
   }
   // The state holds prompt + every generated token but the last: the next chat turn starts with all of them.
-  if (std::string(reason) != "cancelled")
-    prefix_.insert(std::vector<int32_t>(s.all.begin(), s.all.begin() + s.fed), slots_.at(s.slot));
+  if (!cancelled)
+    prefix_.insert(std::span<const int32_t>(s.all.data(), size_t(s.fed)), slots_.at(s.slot));
   metrics_.cache_bytes = int64_t(prefix_.bytes());
   metrics_.cache_entries = int64_t(prefix_.entries());
   slots_.release(s.slot);
@@ -216,7 +217,7 @@ void Scheduler::step() {
       if (s.fed < s.prompt_len) {
         const auto& bs = s.r->req.boundaries;
         if (s.fed % opt_.snapshot_interval == 0 || std::find(bs.begin(), bs.end(), s.fed) != bs.end())
-          prefix_.insert(std::vector<int32_t>(s.all.begin(), s.all.begin() + s.fed), slots_.at(s.slot));
+          prefix_.insert(std::span<const int32_t>(s.all.data(), size_t(s.fed)), slots_.at(s.slot));
         continue;
       }
       const float* lg = logits_.data() + row * V;
