@@ -57,6 +57,28 @@ void linear_shapes(benchmark::internal::Benchmark* b) {
       b->Args({M, N, K});
   b->Args({1, 100352, 1024});  // lm_head of one decoded token
 }
+// Row-wise form (decode rows of M sequences; batch-invariant). Args: M, rows, cols, compute (0 exact, 1 fast).
+// The lm_head shape (200 MB of bf16) streams from DRAM, as every decode step does with the whole model.
+void BM_linear_rowwise_bf16(benchmark::State& st) {
+  const int64_t M = st.range(0), N = st.range(1), K = st.range(2);
+  set_compute(st.range(3) ? Compute::Fast : Compute::Exact);
+  const auto w32 = randn(size_t(N * K), 0.02f);
+  std::vector<uint16_t> w16(w32.size());
+  for (size_t i = 0; i < w32.size(); ++i) w16[i] = f32_to_bf16(w32[i]);
+  const WeightMat W{DType::BF16, w16.data(), N, K};
+  const auto x = randn(size_t(M * K));
+  std::vector<float> y(size_t(M * N));
+  for (auto _ : st) {
+    linear_rowwise(x.data(), M, K, W, y.data(), N);
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_compute(Compute::Exact);
+  st.counters["FLOPS"] = benchmark::Counter(2.0 * double(M * N * K), benchmark::Counter::kIsIterationInvariantRate);
+  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(W.bytes()));
+}
+BENCHMARK(BM_linear_rowwise_bf16)->Name("linear_rowwise/bf16")->ArgNames({"M", "N", "K", "fast"})
+    ->ArgsProduct({{1, 4, 8, 16}, {100352}, {1024}, {0, 1}})->Unit(benchmark::kMicrosecond)->UseRealTime();
+
 BENCHMARK(BM_linear<DType::F32>)->Name("linear/f32")->Apply(linear_shapes)->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_linear<DType::BF16>)->Name("linear/bf16")->Apply(linear_shapes)->Unit(benchmark::kMicrosecond)

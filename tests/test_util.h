@@ -12,8 +12,19 @@
 #include <vector>
 
 #include "core/npy.h"
+#include "kernels/gemm.h"
 
 namespace hyb::test {
+
+// Sets the process-wide compute mode (kernels/gemm.h) for one scope and restores it.
+struct ComputeScope {
+  explicit ComputeScope(Compute m) : old(compute_mode()) { set_compute(m); }
+  ~ComputeScope() { set_compute(old); }
+  ComputeScope(const ComputeScope&) = delete;
+  ComputeScope& operator=(const ComputeScope&) = delete;
+  Compute old;
+};
+
 
 inline std::string shared_dir() { return HYBRID_SHARED_DIR; }
 inline std::string golden_dir() { return shared_dir() + "/golden/olmo_hybrid_tiny"; }

@@ -42,6 +42,7 @@ struct Common {
   int warmup = 1;
   bool json = false;
   uint64_t seed = 1;
+  std::string compute;
 };
 
 void add_common(CLI::App& app, Common& c, int reps, int warmup, const char* reps_what, const char* reps_flag = "--reps") {
@@ -117,9 +118,11 @@ int bench_train(int argc, char** argv) {
       ->default_val(peak_n)
       ->check(CLI::NonNegativeNumber);
   add_common(app, c, 3, 1, " (training steps)", "--steps,--reps");
+  add_compute(app, c.compute, "fast");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
 
   const int threads = set_threads(c.threads);
+  apply_compute(c.compute);
   if (peak_doc <= 0) peak_doc = 117.0 * threads;
   const ModelConfig cfg = load_bench_config(config, vocab);
   const MemoryEstimate mem = estimate_memory(cfg, B, T);
@@ -154,6 +157,7 @@ int bench_train(int argc, char** argv) {
   nlohmann::json j = {{"bench", "train"},     {"config", config},        {"params", nparams},
                       {"batch", B},           {"seq", T},                {"steps", c.reps},
                       {"warmup", c.warmup},   {"threads", threads},      {"step_s", step_s}, {"step_s_mean", mean(times)},
+                      {"compute", compute_name(compute_mode())},
                       {"step_s_min", *std::min_element(times.begin(), times.end())},
                       {"tokens_per_s", tps},  {"flops_per_token", fl.total()},
                       {"flops_per_token_params", fl.params},            {"flops_per_token_mixing", fl.mixing},
@@ -208,12 +212,14 @@ int bench_infer(int argc, char** argv, bool decode) {
         ->default_val(batch)
         ->check(CLI::Range(int64_t(1), int64_t(256)));
   add_common(app, c, 1, 1, decode ? " (of --tokens steps each)" : "");
+  add_compute(app, c.compute, "fast");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   if (config.empty() == model_dir.empty()) fail(app.get_name(), ": give --config or --model");
   if (fill == "auto") fill = context <= 2048 ? "prefill" : "random";
   if (context == 0) fill = "none";
 
   const int threads = set_threads(c.threads);
+  apply_compute(c.compute);
   const ModelConfig cfg = config.empty() ? ModelConfig::load(model_dir + "/config.json") : load_bench_config(config, vocab);
   const std::string source = config.empty() ? model_dir : config;
   if (dtype != "f32" && dtype != "bf16" && dtype != "int8" && dtype != "q4")
@@ -309,6 +315,7 @@ int bench_infer(int argc, char** argv, bool decode) {
                       {"fill_s", fill_s},
                       {"setup_s", setup_s},
                       {"threads", threads},
+                      {"compute", compute_name(compute_mode())},
                       {"reps", c.reps},
                       {"warmup", c.warmup},
                       {"seconds", secs},

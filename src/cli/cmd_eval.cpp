@@ -75,6 +75,7 @@ int run_eval(int argc, char** argv) {
   uint64_t seed = 1;
   bool json = false;
   int threads = 0;
+  std::string compute;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   app.add_option("--text", text, "UTF-8 text file: perplexity");
   app.add_option("--tokenizer", tokenizer, "tokenizer.json or its directory (default: the model's)");
@@ -95,8 +96,10 @@ int run_eval(int argc, char** argv) {
   add_weight_dtype(app, dtype, "f32");
   app.add_flag("--json", json, "Print one JSON object instead of text");
   add_threads(app, threads);
+  add_compute(app, compute, "exact");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   set_threads(threads);
+  apply_compute(compute);
   const int sources = int(!text.empty()) + int(!shards.empty()) + int(!task.empty());
   if (sources != 1) fail("give exactly one of --text, --shards or --task (see --help)");
 

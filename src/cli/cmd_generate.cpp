@@ -47,6 +47,7 @@ int run_generate(int argc, char** argv) {
   int64_t max_tokens = 64, max_context = 0;
   bool ignore_eos = false;
   int threads = 0;
+  std::string compute;
   bool no_mmap = false;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   auto* o_ids = app.add_option("--ids", ids_path, "Prompt token ids .npy ([T] or [1, T])");
@@ -73,12 +74,14 @@ int run_generate(int argc, char** argv) {
   app.add_flag("--no-mmap", no_mmap, "Copy the weights into RAM instead of mapping the files (steadier decode on "
                "machines that reclaim file pages)");
   add_threads(app, threads);
+  add_compute(app, compute, "fast");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   if (ids_path.empty() && id_list.empty() && o_prompt->count() == 0) {
     std::fprintf(stderr, "error: %s: give a prompt with --prompt, --ids or --prompt-ids (see --help)\n", argv[0]);
     return 2;
   }
   set_threads(threads);
+  apply_compute(compute);
 
   Timer load_t;
   Model model(Weights::load(dir, parse_weight_dtype(dtype), !no_mmap));

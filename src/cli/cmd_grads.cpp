@@ -16,6 +16,7 @@ int run_grads(int argc, char** argv) {
   std::string dir, ids_path, out;
   double z_loss = 0;
   int threads = 0;
+  std::string compute;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   app.add_option("--ids", ids_path, "Token ids .npy (int32/int64, shape [T] or [B, T]; T >= 2)")->required();
   app.add_option("-o,--out", out, "Output .safetensors with one F32 gradient per checkpoint tensor")->required();
@@ -23,8 +24,10 @@ int run_grads(int argc, char** argv) {
       ->default_val(0.0)
       ->check(CLI::NonNegativeNumber);
   add_threads(app, threads);
+  add_compute(app, compute, "exact");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   set_threads(threads);
+  apply_compute(compute);
 
   const Weights w = Weights::load(dir, WeightDType::F32);
   const ModelConfig& c = w.config();

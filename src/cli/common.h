@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/threads.h"
+#include "kernels/gemm.h"
 
 namespace hyb::cli {
 
@@ -29,6 +30,19 @@ inline void add_weight_dtype(CLI::App& app, std::string& dtype, const char* defa
                  "Weight dtype in memory: auto (as stored; a `hybrid quantize` checkpoint keeps its int8/q4), f32, bf16")
       ->default_val(default_value);
 }
+
+// --compute: the precision contract (kernels/gemm.h), on every command that runs the model. It only changes
+// products with BF16 weights; F32 weights are always exact and quantized weights always use their int8 path.
+inline void add_compute(CLI::App& app, std::string& mode, const char* default_value) {
+  app.add_option("--compute", mode,
+                 "Math for BF16 weights: exact = f32 products, equal to F32 compute on the same weights; fast = "
+                 "activations rounded to bf16 too, AVX512-BF16 dot products with f32 accumulation where the CPU has "
+                 "them (max logit change vs exact measured 0.04-0.1 on BF16 checkpoints; see README 'Precision'). "
+                 "F32 and int8/q4 weights are unaffected")
+      ->default_val(default_value)
+      ->check(CLI::IsMember({"exact", "fast"}));
+}
+inline void apply_compute(const std::string& mode) { set_compute(mode == "fast" ? Compute::Fast : Compute::Exact); }
 
 inline void add_threads(CLI::App& app, int& threads) {
   app.add_option("-t,--threads", threads, "Threads (0 = all cores)")->default_val(0)->check(CLI::NonNegativeNumber);

@@ -8,8 +8,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -120,33 +118,51 @@ void matvec_rows_t(const float* x, int64_t M, int64_t ldx, const Wt* w, int64_t 
   }
 }
 
-void matvec_rows(const float* x, int64_t M, int64_t ldx, const WeightMat& W, int64_t n0, int64_t n1, float* y,
-                 int64_t ldy, float beta) {
-  if (W.dtype == DType::F32) matvec_rows_t(x, M, ldx, W.f32(), W.cols, n0, n1, y, ldy, beta);
-  else matvec_rows_t(x, M, ldx, W.bf16(), W.cols, n0, n1, y, ldy, beta);
-}
-
-// One contiguous block of rows per thread (static split: no scheduling traffic per row). F32 or BF16 weights.
-void matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  const int64_t N = W.rows;
-#pragma omp parallel if (N * W.cols >= (1 << 16))
-  {
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    matvec_rows(x, M, ldx, W, N * t / nt, N * (t + 1) / nt, y, ldy, beta);
-  }
-}
-
-void widen_bf16_rows(const WeightMat& W, int64_t n0, int64_t n, float* out) {
-  const uint16_t* src = W.bf16() + n0 * W.cols;
-  for (int64_t i = 0; i < n * W.cols; ++i) out[i] = bf16_to_f32(src[i]);
-}
-
 // Activations rounded to bf16, one row per Kp-long slot; reused across calls (one thread of control).
 uint16_t* bf16_rows(const float* x, int64_t M, int64_t ldx, int64_t K, int64_t Kp) {
   static thread_local std::vector<uint16_t> buf;
   if (buf.size() < size_t(M * Kp)) buf.resize(size_t(M * Kp));
   for (int64_t m = 0; m < M; ++m) bf16k::to_bf16(x + m * ldx, K, buf.data() + m * Kp, Kp);
   return buf.data();
+}
+
+// Row-wise inputs: the f32 rows, and in fast mode with BF16 weights the same rows rounded to bf16 once per call
+// (before the parallel region, shared by every thread and matrix).
+struct RowInput {
+  const float* x;
+  int64_t M, ldx;
+  const uint16_t* xb = nullptr;
+  int64_t ldxb = 0;
+};
+RowInput row_input(const float* x, int64_t M, int64_t ldx, int64_t K, bool bf16_weights) {
+  RowInput in{x, M, ldx};
+  if (bf16_weights && bf16_fast_active()) {
+    in.ldxb = (K + 1) / 2 * 2;
+    in.xb = bf16_rows(x, M, ldx, K, in.ldxb);
+  }
+  return in;
+}
+
+void matvec_rows(const RowInput& in, const WeightMat& W, int64_t n0, int64_t n1, float* y, int64_t ldy, float beta) {
+  if (W.dtype == DType::F32) matvec_rows_t(in.x, in.M, in.ldx, W.f32(), W.cols, n0, n1, y, ldy, beta);
+  else if (in.xb) bf16k::rowwise_rows(in.xb, in.M, in.ldxb, W.bf16(), W.cols, n0, n1, y, ldy, beta);
+  else matvec_rows_t(in.x, in.M, in.ldx, W.bf16(), W.cols, n0, n1, y, ldy, beta);
+}
+
+// One contiguous block of rows per thread (static split: no scheduling traffic per row). F32 or BF16 weights.
+void matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
+  const int64_t N = W.rows;
+  const RowInput in = row_input(x, M, ldx, W.cols, W.dtype == DType::BF16);
+#pragma omp parallel if (N * W.cols >= (1 << 16))
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    matvec_rows(in, W, N * t / nt, N * (t + 1) / nt, y, ldy, beta);
+  }
+}
+
+void widen_bf16_rows(const WeightMat& W, int64_t n0, int64_t n, float* out) {
+  const uint16_t* src = W.bf16() + n0 * W.cols;
+  for (int64_t i = 0; i < n * W.cols; ++i) out[i] = bf16_to_f32(src[i]);
 }
 
 // Prefill shape: 48-row weight panels packed per thread (k-pair interleaved) and swept by all activation rows.
@@ -167,10 +183,7 @@ void gemm_dp(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* 
   }
 }
 
-Bf16Math g_bf16_math = [] {
-  const char* e = std::getenv("HYBRID_BF16_EXACT");
-  return e && std::string(e) == "1" ? Bf16Math::Exact : Bf16Math::Fast;
-}();
+Compute g_compute = Compute::Exact;
 
 void linear_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
   if (M <= 8) matvec(x, M, ldx, W, y, ldy, beta);
@@ -189,9 +202,10 @@ void linear_f32(const float* x, int64_t M, int64_t ldx, const WeightMat& W, floa
 
 }  // namespace
 
-void set_bf16_math(Bf16Math m) { g_bf16_math = m; }
-Bf16Math bf16_math() { return g_bf16_math; }
-bool bf16_fast_active() { return g_bf16_math == Bf16Math::Fast && bf16k::dpbf16_supported(); }
+void set_compute(Compute m) { g_compute = m; }
+Compute compute_mode() { return g_compute; }
+bool bf16_fast_active() { return g_compute == Compute::Fast && bf16k::dpbf16_supported(); }
+const char* compute_name(Compute m) { return m == Compute::Exact ? "exact" : "fast"; }
 
 namespace {
 bool matvec_dtype(DType t) { return t == DType::F32 || t == DType::BF16; }
@@ -200,7 +214,13 @@ bool matvec_dtype(DType t) { return t == DType::F32 || t == DType::BF16; }
 // parallel region for the whole group (decode forks once per group instead of once per matrix).
 void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs) {
   int64_t total = 0;
-  for (int i = 0; i < n_outs; ++i) total += outs[i].W->rows * outs[i].W->cols;
+  bool any_bf16 = false;
+  for (int i = 0; i < n_outs; ++i) {
+    HYB_ASSERT(outs[i].W->cols == outs[0].W->cols);  // one input row set for all matrices
+    total += outs[i].W->rows * outs[i].W->cols;
+    any_bf16 = any_bf16 || outs[i].W->dtype == DType::BF16;
+  }
+  const RowInput in = row_input(x, M, ldx, outs[0].W->cols, any_bf16);
 #pragma omp parallel if (total >= (1 << 16))
   {
     const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
@@ -210,7 +230,7 @@ void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs,
       const WeightMat& W = *outs[i].W;
       const auto row = [&](int64_t e) { return std::clamp((e - base + W.cols / 2) / W.cols, int64_t(0), W.rows); };
       const int64_t a = row(e0), b = t + 1 == nt ? W.rows : row(e1);
-      if (a < b) matvec_rows(x, M, ldx, W, a, b, outs[i].y, outs[i].ldy, 0.f);
+      if (a < b) matvec_rows(in, W, a, b, outs[i].y, outs[i].ldy, 0.f);
       base += W.rows * W.cols;
     }
   }

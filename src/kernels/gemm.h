@@ -21,14 +21,17 @@ struct WeightMat {
   }
 };
 
-// How BF16 weights are multiplied in GEMMs (M > 8 rows, i.e. prefill). Fast rounds the activations to bf16 too
-// and uses AVX512-BF16 dot products where the CPU has them (runtime check; elsewhere it is Exact). Exact widens the
-// weights to f32, so results match F32 compute on the same rounded weights. Decode-sized M (<= 8) is always exact:
-// it is bandwidth-bound either way. Default Fast, or Exact when the environment sets HYBRID_BF16_EXACT=1.
-enum class Bf16Math { Fast, Exact };
-void set_bf16_math(Bf16Math m);
-Bf16Math bf16_math();
+// The precision contract for products with BF16 weights (F32 weights always go to SGEMM in f32; quantized
+// weights always use their format's int8 path). Exact widens the weights to f32 and multiplies in f32, so results
+// equal F32 compute on the same rounded weights. Fast also rounds the activations to bf16 (round-to-nearest-even)
+// and uses AVX512-BF16 dot products (f32 accumulation) where the CPU has them (runtime check; elsewhere Fast is
+// Exact): the panel GEMM for prefill, the row-wise kernel for decode rows (still batch-invariant). Process-wide;
+// every command that runs the model sets it from its --compute option (library default Exact).
+enum class Compute { Exact, Fast };
+void set_compute(Compute m);
+Compute compute_mode();
 bool bf16_fast_active();  // Fast selected and supported by this CPU
+const char* compute_name(Compute m);
 
 // y[m, n] (row stride ldy) = beta·y + Σ_k x[m, k] W[n, k], x row stride ldx. beta is 0 or 1.
 void linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta = 0.f);

@@ -71,7 +71,73 @@ HYB_DPBF16 void micro(const uint16_t* xb, int64_t ldxb, const uint16_t* packed, 
     }
 }
 
+// R activation rows × NC weight rows, 32 bf16 per step (one 512-bit load each, no widening). Same accumulation
+// order for every (r, c) whatever R and NC are.
+// `next` (or null): weight rows read later, prefetched into L1 line by line as this tile walks its own rows.
+template <int R, int NC>
+HYB_DPBF16 void row_tile(const uint16_t* xb, int64_t ldxb, const uint16_t* w, int64_t K, float* y, int64_t ldy,
+                         float beta, const uint16_t* next) {
+  __m512 acc[R][NC];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    __m512bh wv[NC];
+    for (int c = 0; c < NC; ++c) wv[c] = as_bh(_mm512_loadu_si512(w + c * K + k));
+    if (next)
+      for (int c = 0; c < NC; ++c) _mm_prefetch(reinterpret_cast<const char*>(next + c * K + k), _MM_HINT_T0);
+    for (int r = 0; r < R; ++r) {
+      __m512i xv = _mm512_loadu_si512(xb + r * ldxb + k);
+      if constexpr (NC > 1) __asm__("" : "+v"(xv));  // one load per row, not one per weight row (see gemm.cpp)
+      for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[c], as_bh(xv));
+    }
+  }
+  if (k < K) {
+    const __mmask32 m = __mmask32((uint64_t(1) << (K - k)) - 1);
+    __m512bh wv[NC];
+    for (int c = 0; c < NC; ++c) wv[c] = as_bh(_mm512_maskz_loadu_epi16(m, w + c * K + k));
+    for (int r = 0; r < R; ++r) {
+      const __m512bh xv = as_bh(_mm512_maskz_loadu_epi16(m, xb + r * ldxb + k));
+      for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[c], xv);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < NC; ++c) {
+      const float v = _mm512_reduce_add_ps(acc[r][c]);
+      float* yp = y + r * ldy + c;
+      *yp = beta != 0.f ? *yp + v : v;
+    }
+}
+
 }  // namespace
+
+HYB_DPBF16 void rowwise_rows(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* w, int64_t K, int64_t n0,
+                             int64_t n1, float* y, int64_t ldy, float beta) {
+  // One weight row at a time against up to 8 activation rows: the weights stay one contiguous stream, the
+  // activation rows stay in L1. With several rows each weight line takes ~10 cycles of dot products, and the
+  // hardware prefetcher alone then falls behind (loads of the weights stalled half the time): the first row group
+  // prefetches the row kRowsAhead ahead (measured: M = 8 over the 100352 x 1024 lm_head 17.3 -> 12.1 ms).
+  constexpr int64_t kRowsAhead = 4;
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint16_t* wr = w + n * K;
+    const uint16_t* next = M > 1 && n + kRowsAhead < n1 ? wr + kRowsAhead * K : nullptr;
+    for (int64_t m0 = 0; m0 < M; m0 += 8) {
+      const uint16_t* pf = m0 == 0 ? next : nullptr;
+      const uint16_t* xr = xb + m0 * ldxb;
+      float* yr = y + m0 * ldy + n;
+      switch (std::min<int64_t>(8, M - m0)) {
+        case 8: row_tile<8, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
+        case 7: row_tile<7, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
+        case 6: row_tile<6, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
+        case 5: row_tile<5, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
+        case 4: row_tile<4, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
+        case 3: row_tile<3, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
+        case 2: row_tile<2, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
+        default: row_tile<1, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
+      }
+    }
+  }
+}
 
 HYB_DPBF16 void to_bf16(const float* x, int64_t n, uint16_t* xb, int64_t n_pad) {
   int64_t i = 0;
@@ -126,6 +192,8 @@ void to_bf16(const float* x, int64_t n, uint16_t* xb, int64_t n_pad) {
 }
 void pack_panel(const uint16_t*, int64_t, int64_t, int64_t, uint16_t*) {}
 void gemm_panel(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*, int64_t, float) {}
+void rowwise_rows(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, int64_t, float*, int64_t,
+                  float) {}
 
 #endif
 

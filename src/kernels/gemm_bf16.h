@@ -23,4 +23,11 @@ void pack_panel(const uint16_t* w, int64_t K, int64_t n0, int64_t n, uint16_t* p
 void gemm_panel(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* packed, int64_t K, int64_t n,
                 float* y, int64_t ldy, float beta);
 
+// Row-wise form (decode rows, short segments) in fast mode: y[m, n] = beta·y + Σ_k xb[m, k] w[n, k] for weight
+// rows [n0, n1) of w [*, K] (plain row-major bf16, no packing) and M activation rows already rounded to bf16
+// (row stride ldxb). Each output is one accumulator fed in k order and reduced the same way whatever M is, so a
+// row's result does not depend on the rows that share the call (batch invariance, as the exact row-wise kernel).
+void rowwise_rows(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* w, int64_t K, int64_t n0, int64_t n1,
+                  float* y, int64_t ldy, float beta);
+
 }  // namespace hyb::bf16k

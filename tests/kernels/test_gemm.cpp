@@ -1,3 +1,4 @@
+#include <cstring>
 #include <random>
 
 #include "kernels/gemm.h"
@@ -6,12 +7,7 @@
 using namespace hyb;
 
 namespace {
-// Restores the process-wide BF16 mode when a test ends.
-struct Bf16Mode {
-  explicit Bf16Mode(Bf16Math m) : old(bf16_math()) { set_bf16_math(m); }
-  ~Bf16Mode() { set_bf16_math(old); }
-  Bf16Math old;
-};
+using test::ComputeScope;
 
 void check(DType dt, int64_t M, int64_t N, int64_t K, float beta) {
   std::mt19937 rng(uint32_t(M * 131 + N));
@@ -49,7 +45,7 @@ TEST(Gemm, F32) {
 }
 
 TEST(Gemm, Bf16MatvecAndTiles) {
-  Bf16Mode exact(Bf16Math::Exact);  // exact against f32 compute on the rounded weights
+  ComputeScope exact(Compute::Exact);  // exact against f32 compute on the rounded weights
   for (int64_t M : {1, 2, 3, 4, 5, 8, 9, 64}) check(DType::BF16, M, 300, 77, 0.f);
   check(DType::BF16, 3, 33, 40, 1.f);
   check(DType::BF16, 20, 33, 40, 1.f);
@@ -86,18 +82,20 @@ void check_fast(int64_t M, int64_t N, int64_t K, float beta) {
 }  // namespace
 
 TEST(Gemm, Bf16FastMatchesRoundedProduct) {
-  Bf16Mode fast(Bf16Math::Fast);
+  ComputeScope fast(Compute::Fast);
   if (!bf16_fast_active()) GTEST_SKIP() << "CPU lacks AVX512-BF16";
-  for (int64_t M : {9, 16, 17, 64})  // M <= 8 stays on the exact matvec
+  // M <= 8: the row-wise dpbf16 kernel; larger M: the packed panel GEMM. Both round the activations.
+  for (int64_t M : {1, 2, 3, 4, 5, 8, 9, 16, 17, 64})
     for (int64_t K : {77, 64, 33, 1000}) check_fast(M, 97, K, 0.f);
+  check_fast(3, 33, 40, 1.f);
   check_fast(9, 4100, 256, 1.f);  // many panels over the threads, residual accumulate
   check_fast(40, 7, 130, 1.f);    // one partial panel
   check_fast(13, 200, 31, 1.f);
 }
 
 TEST(Gemm, LinearMultiMatchesSeparateCalls) {
-  for (Bf16Math mode : {Bf16Math::Fast, Bf16Math::Exact}) {
-    Bf16Mode scope(mode);
+  for (Compute mode : {Compute::Fast, Compute::Exact}) {
+    ComputeScope scope(mode);
     for (int64_t M : {1, 3, 8, 12}) {
       std::mt19937 rng{uint32_t(M)};
       std::normal_distribution<float> n01;
@@ -124,4 +122,28 @@ TEST(Gemm, LinearMultiMatchesSeparateCalls) {
       for (int i = 0; i < 3; ++i) EXPECT_LT(test::max_abs_diff(got[i], want[i]), 1e-5) << "M=" << M << " i=" << i;
     }
   }
+}
+
+TEST(Gemm, RowwiseIsBatchInvariantInBothModes) {
+  // Every row of linear_rowwise equals that row computed alone, bit for bit, for any M (the decode rows of many
+  // sequences share one call in the server).
+  for (Compute mode : {Compute::Exact, Compute::Fast})
+    for (DType dt : {DType::F32, DType::BF16}) {
+      ComputeScope scope(mode);
+      std::mt19937 rng(7);
+      std::normal_distribution<float> n01;
+      const int64_t N = 131, K = 200, M = 11;
+      std::vector<float> wf(size_t(N * K)), x(size_t(M * K));
+      std::vector<uint16_t> wb(wf.size());
+      for (size_t i = 0; i < wf.size(); ++i) wf[i] = bf16_to_f32(wb[i] = f32_to_bf16(n01(rng)));
+      for (auto& e : x) e = n01(rng);
+      WeightMat W{dt, dt == DType::F32 ? static_cast<const void*>(wf.data()) : wb.data(), N, K};
+      std::vector<float> all(static_cast<size_t>(M * N)), one(static_cast<size_t>(N));
+      linear_rowwise(x.data(), M, K, W, all.data(), N);
+      for (int64_t m = 0; m < M; ++m) {
+        linear_rowwise(x.data() + m * K, 1, K, W, one.data(), N);
+        ASSERT_EQ(0, std::memcmp(one.data(), all.data() + m * N, size_t(N) * 4))
+            << compute_name(mode) << " " << dtype_name(dt) << " row " << m;
+      }
+    }
 }

@@ -132,9 +132,12 @@ TEST(BatchInvariance, GqaRopeMoreValueHeadsF32) {
   check_batch_invariance(m, "variant f32");
 }
 
-TEST(BatchInvariance, Bf16DefaultMode) {
+TEST(BatchInvariance, Bf16ExactAndFast) {
   Model m(Weights::load(variant_dir(), WeightDType::BF16));
-  check_batch_invariance(m, "variant bf16");
+  for (Compute mode : {Compute::Exact, Compute::Fast}) {
+    ComputeScope scope(mode);
+    check_batch_invariance(m, std::string("variant bf16 ") + compute_name(mode));
+  }
 }
 
 TEST(BatchInvariance, QuantizedQ8AndQ4) {
@@ -147,7 +150,8 @@ TEST(BatchInvariance, QuantizedQ8AndQ4) {
 }
 
 TEST(BatchInvariance, BatchedDecodeMatchesOneByOne) {
-  // 8 sequences decoding in lock step, 6 steps, against each decoded alone.
+  // 8 sequences decoding in lock step, 6 steps, against each decoded alone (fast compute: the server's default).
+  ComputeScope scope(Compute::Fast);
   Model m(Weights::load(variant_dir(), WeightDType::BF16));
   const int64_t V = m.config().vocab_size;
   std::vector<int32_t> ctx(40);

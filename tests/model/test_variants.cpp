@@ -160,12 +160,15 @@ TEST_F(GoldenRewrite, Bf16OnDisk) {
   Weights w = Weights::load(dir_.str());
   EXPECT_EQ(w.matrix_dtype, DType::BF16);
   auto f32 = prefill_logits(dir_.str(), ids_, WeightDType::F32);
-  const Bf16Math mode = bf16_math();
-  set_bf16_math(Bf16Math::Exact);
-  auto bf = prefill_logits(dir_.str(), ids_);
-  set_bf16_math(Bf16Math::Fast);
-  auto fast = prefill_logits(dir_.str(), ids_);
-  set_bf16_math(mode);
+  std::vector<float> bf, fast;
+  {
+    ComputeScope scope(Compute::Exact);
+    bf = prefill_logits(dir_.str(), ids_);
+  }
+  {
+    ComputeScope scope(Compute::Fast);
+    fast = prefill_logits(dir_.str(), ids_);
+  }
   EXPECT_LT(max_abs_diff(bf, f32), 1e-4);
   EXPECT_LT(max_abs_diff(bf, want_), 0.25);  // rounding, see Bf16WeightsStayClose
   // Fast mode also rounds activations to bf16 (AVX512-BF16 dot products where available): same step size as the
