@@ -26,6 +26,7 @@ LmHeadLossResult lm_head_loss(const LmHeadLossArgs<F>& a) {
       F* l = logits.data() + r * V;
       const int32_t tgt = a.targets[r0 + r];
       row_ce[r] = row_z[r] = 0;
+      const double gs = a.row_scale ? a.row_scale[r0 + r] : a.grad_scale;
       if (tgt < 0) {  // no loss: no gradient either
         std::fill(l, l + V, F(0));
         continue;
@@ -38,7 +39,7 @@ LmHeadLossResult lm_head_loss(const LmHeadLossArgs<F>& a) {
         const double lse = double(m) + std::log(z);
         row_ce[r] = lse - double(lt);
         row_z[r] = lse * lse;
-        const float s = float(a.grad_scale * (1.0 + 2.0 * a.z_loss * lse) / z);
+        const float s = float(gs * (1.0 + 2.0 * a.z_loss * lse) / z);
         for (int64_t j = 0; j < V; ++j) l[j] *= s;
       } else {
         F m = l[0];
@@ -49,12 +50,13 @@ LmHeadLossResult lm_head_loss(const LmHeadLossArgs<F>& a) {
         row_ce[r] = lse - double(l[tgt]);
         row_z[r] = lse * lse;
         // d/dlogit of (lse − l_t + z·lse²) = softmax · (1 + 2 z lse) − onehot
-        const double s = a.grad_scale * (1.0 + 2.0 * a.z_loss * lse);
+        const double s = gs * (1.0 + 2.0 * a.z_loss * lse);
         for (int64_t j = 0; j < V; ++j) l[j] = F(s * std::exp(double(l[j]) - lse));
       }
-      l[tgt] -= F(a.grad_scale);
+      l[tgt] -= F(gs);
     }
     for (int64_t r = 0; r < n; ++r) {
+      if (a.row_ce) a.row_ce[r0 + r] = a.targets[r0 + r] < 0 ? 0.0 : row_ce[r];
       if (a.targets[r0 + r] < 0) continue;
       res.ce_sum += row_ce[r];
       res.z_sum += row_z[r];

@@ -12,6 +12,8 @@ struct LmHeadLossArgs {
   const int32_t* targets;     // [N]; a negative target marks a row without loss
   double grad_scale;          // usually 1 / (number of targets): the loss is a mean
   double z_loss = 0;          // adds z_loss · lse² per target row (OLMo's z-loss); 0 = off
+  const double* row_scale = nullptr;  // [N] per-row gradient scale replacing grad_scale (weighted objectives)
+  double* row_ce = nullptr;   // [N] written: each row's (lse − logit[target]), 0 for rows without a target
   F* dh = nullptr;            // [N, D] written; null = loss only
   F* dW = nullptr;            // [V, D] accumulated; null = skip
   int64_t block = 256;

@@ -53,7 +53,9 @@ const char* const kChatTemplateJinja =
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}";
 
-std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& options) {
+std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& options,
+                        std::vector<TextSpan>* assistant_spans) {
+  if (assistant_spans) assistant_spans->clear();
   std::string out;
   const bool tools = !options.tools_json.empty();
   bool has_system = false;
@@ -77,9 +79,13 @@ std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOpti
     } else if (m.role == "user") {
       out += "<|im_start|>user\n" + m.content + "<|im_end|>\n";
     } else if (m.role == "assistant") {
-      out += "<|im_start|>assistant\n" + m.content;
+      out += "<|im_start|>assistant\n";
+      const size_t begin = out.size();
+      out += m.content;
       if (!m.function_calls.empty()) out += "<function_calls>" + m.function_calls + "</function_calls>";
-      out += last ? options.eos_token : "<|im_end|>\n";
+      out += last ? options.eos_token : "<|im_end|>";
+      if (assistant_spans) assistant_spans->push_back({begin, out.size()});
+      if (!last) out += "\n";
     } else if (m.role == "environment" || m.role == "tool") {
       out += "<|im_start|>environment\n" + m.content + "<|im_end|>\n";
     } else {

@@ -20,7 +20,16 @@ struct ChatOptions {
   std::string eos_token = "<|endoftext|>";  // ends the conversation's last assistant turn
 };
 
-std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& options = {});
+// A byte range [begin, end) of the rendered text.
+struct TextSpan {
+  size_t begin = 0, end = 0;
+};
+
+// `assistant_spans`, when given, receives one span per assistant message: its content (and function calls) and the
+// end token that closes it (`<|im_end|>` or, on the last message, eos_token) — not the newline after `<|im_end|>`.
+// These are the tokens SFT trains on.
+std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& options = {},
+                        std::vector<TextSpan>* assistant_spans = nullptr);
 
 extern const char* const kChatTemplateJinja;
 

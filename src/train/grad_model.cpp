@@ -38,6 +38,87 @@ void GradModel::build(const int32_t* ids, int64_t B, int64_t T, const int32_t* g
   }
 }
 
+void GradModel::build(std::span<const ScoredSeq> seqs) {
+  const int64_t V = w_.config().vocab_size;
+  segs_.clear();
+  targets_.clear();
+  seq_end_.clear();
+  for (const ScoredSeq& q : seqs) {
+    if (q.n < 1) fail("empty sequence in a post-training batch");
+    for (int64_t t = 0; t < q.n; ++t) {
+      const int32_t tg = q.targets[t];
+      if (tg >= V) fail("target id ", tg, " at position ", t, " is outside [0, ", V, ")");
+      targets_.push_back(tg < 0 ? -1 : tg);
+    }
+    segs_.push_back(Segment{q.ids, q.n, 0, nullptr, LogitRows::None});
+    seq_end_.push_back(int64_t(targets_.size()));
+  }
+}
+
+SeqLogps GradModel::head_logps(const std::vector<float>& h) {
+  const ModelConfig& c = w_.config();
+  const int64_t N = int64_t(targets_.size());
+  row_ce_.assign(size_t(N), 0.0);
+  LmHeadLossArgs<float> la{h.data(), N, c.hidden_size, w_.lm_head.f32(), c.vocab_size, targets_.data(), 0.0};
+  la.row_ce = row_ce_.data();
+  lm_head_loss(la);
+  SeqLogps out;
+  int64_t r = 0;
+  for (int64_t end : seq_end_) {
+    double lp = 0;
+    int64_t n = 0;
+    for (; r < end; ++r)
+      if (targets_[size_t(r)] >= 0) {
+        lp -= row_ce_[size_t(r)];
+        ++n;
+      }
+    out.logp.push_back(lp);
+    out.count.push_back(n);
+  }
+  return out;
+}
+
+LossStats GradModel::loss_and_grads(std::span<const ScoredSeq> seqs, ParamTensors& grads) {
+  build(seqs);
+  return run(&grads, 0.0);
+}
+
+LossStats GradModel::loss(std::span<const ScoredSeq> seqs) {
+  build(seqs);
+  return run(nullptr, 0.0);
+}
+
+SeqLogps GradModel::logps(std::span<const ScoredSeq> seqs) {
+  build(seqs);
+  return head_logps(model_.forward_train(segs_, false));
+}
+
+double GradModel::objective_and_grads(std::span<const ScoredSeq> seqs, ParamTensors& grads, const SeqObjective& f,
+                                      SeqLogps* out) {
+  build(seqs);
+  const ModelConfig& c = w_.config();
+  const std::vector<float>& h = model_.forward_train(segs_, true);
+  SeqLogps lp = head_logps(h);
+  std::vector<double> dlogp(lp.logp.size(), 0.0);
+  const double value = f(lp, dlogp);
+  // d f / d ce_row = −d f / d logp_seq for every scored row of the sequence (logp = −Σ ce).
+  const int64_t N = int64_t(targets_.size()), D = c.hidden_size;
+  row_scale_.assign(size_t(N), 0.0);
+  int64_t r = 0;
+  for (size_t s = 0; s < seq_end_.size(); ++s)
+    for (; r < seq_end_[s]; ++r) row_scale_[size_t(r)] = -dlogp[s];
+  grads.zero();
+  dh_.resize(size_t(N * D));
+  LmHeadLossArgs<float> la{h.data(), N, D, w_.lm_head.f32(), c.vocab_size, targets_.data(), 0.0};
+  la.row_scale = row_scale_.data();
+  la.dh = dh_.data();
+  la.dW = grads.lm_head;
+  lm_head_loss(la);
+  model_.backward(dh_.data(), grads);
+  if (out) *out = std::move(lp);
+  return value;
+}
+
 LossStats GradModel::run(ParamTensors* grads, double z_loss) {
   const ModelConfig& c = w_.config();
   const bool backward = grads != nullptr;
@@ -55,8 +136,9 @@ LossStats GradModel::run(ParamTensors* grads, double z_loss) {
     dh_.resize(size_t(N * D));
   }
   LmHeadLossArgs<float> la{h->data(), N, D, w_.lm_head.f32(), c.vocab_size, targets_.data(), inv,
-                           backward ? z_loss : 0.0, backward ? dh_.data() : nullptr,
-                           backward ? grads->lm_head : nullptr};
+                           backward ? z_loss : 0.0};
+  la.dh = backward ? dh_.data() : nullptr;
+  la.dW = backward ? grads->lm_head : nullptr;
   PhaseProfile::Scope ps_head("lm_head+CE fwd+bwd");
   const LmHeadLossResult r = lm_head_loss(la);
   ps_head.stop();

@@ -377,7 +377,10 @@ TEST(Backward, LmHeadLoss) {
   for (double z : {0.0, 1e-2}) {
     const double scale = 1.0 / 4;
     auto run = [&](double* dh, double* dW) {
-      LmHeadLossArgs<double> a{h.data(), N, D, W.data(), V, tg.data(), scale, z, dh, dW, 2};
+      LmHeadLossArgs<double> a{h.data(), N, D, W.data(), V, tg.data(), scale, z};
+      a.dh = dh;
+      a.dW = dW;
+      a.block = 2;
       const auto r = lm_head_loss(a);
       return scale * (r.ce_sum + z * r.z_sum);
     };

@@ -15,45 +15,14 @@
 #include "io/safetensors.h"
 #include "train/grad_model.h"
 #include "train/grads_io.h"
+#include "train/grad_check.h"
 
 namespace hyb {
 namespace {
+using namespace gradcheck;
 
 namespace fs = std::filesystem;
-
-const std::string kShared = HYB_SHARED_DIR;
-const std::string kPython = HYB_REF_PYTHON;
-const std::string kHybrid = HYB_HYBRID_BIN;
-
-std::string ref_tool() { return kShared + "/tools/ref_olmo_hybrid.py"; }
-
-// Runs a shell command; returns its stdout, or fails the test.
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = pclose(p);
-  EXPECT_EQ(rc, 0) << cmd << "\n" << out;
-  return out;
-}
-
-double parse_loss(const std::string& out) {
-  const auto pos = out.rfind("loss ");
-  if (pos == std::string::npos) { ADD_FAILURE() << "no loss line in:\n" << out; return NAN; }
-  return std::stod(out.substr(pos + 5));
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hyb_grads_XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::error_code ec; fs::remove_all(path, ec); }
-  std::string operator/(const std::string& s) const { return (path / s).string(); }
-};
+using namespace gradcheck;
 
 // Loss from the library path, gradients written under the checkpoint's names.
 double our_grads(const std::string& dir, const std::string& ids_path, const std::string& out) {
@@ -68,35 +37,6 @@ double our_grads(const std::string& dir, const std::string& ids_path, const std:
   return s.loss;
 }
 
-// Every tensor of `want` must be in `got` with the same shape and ||got − want|| ≤ tol · ||want||.
-void expect_grads_close(const std::string& got_path, const std::string& want_path, double tol) {
-  const SafetensorsFile got(got_path), want(want_path);
-  ASSERT_EQ(got.tensors().size(), want.tensors().size());
-  double worst = 0;
-  std::string worst_name;
-  for (auto& [name, wv] : want.tensors()) {
-    const TensorView* gv = got.find(name);
-    ASSERT_NE(gv, nullptr) << "missing gradient " << name;
-    ASSERT_EQ(gv->shape, wv.shape) << name;
-    ASSERT_EQ(wv.dtype, DType::F32);
-    const float* a = reinterpret_cast<const float*>(gv->data);
-    const float* b = reinterpret_cast<const float*>(wv.data);
-    double num = 0, den = 0;
-    for (int64_t i = 0; i < wv.numel(); ++i) {
-      num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-      den += double(b[i]) * b[i];
-    }
-    const double rel = std::sqrt(num) / std::max(std::sqrt(den), 1e-30);
-    EXPECT_LT(rel, tol) << name;
-    if (rel > worst) { worst = rel; worst_name = name; }
-  }
-  std::printf("    worst relative gradient error %.3e (%s)\n", worst, worst_name.c_str());
-}
-
-bool have_reference() {
-  if (!fs::exists(ref_tool())) return false;
-  return std::system((kPython + " -c 'import torch, numpy' >/dev/null 2>&1").c_str()) == 0;
-}
 
 TEST(ModelGrads, GoldenTiny) {
   const std::string g = kShared + "/golden/olmo_hybrid_tiny";

@@ -1,0 +1,179 @@
+// Post-training objectives against the float64 PyTorch reference (tests/posttrain/ref_posttrain.py, built on the
+// shared reference model) on checkpoints the engine has never seen (GQA, Hv > Hk, RoPE, rows longer than a GDN
+// chunk): `hybrid logps`, `hybrid grads --sft` (with and without --pack) and `hybrid grads --dpo` for dpo,
+// dpo_norm and simpo. Also the chat masks: the scored tokens of a conversation decode to exactly each assistant
+// turn's content and end token.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "train/grad_check.h"
+#include "train/posttrain_data.h"
+#include "train/preference_loss.h"
+
+namespace hyb {
+namespace {
+using namespace gradcheck;
+
+const char* kConfig = R"({"model_type": "olmo_hybrid", "vocab_size": 97, "hidden_size": 32, "intermediate_size": 48,
+    "num_hidden_layers": 4, "layer_types": ["linear_attention", "full_attention", "linear_attention",
+    "linear_attention"], "num_attention_heads": 4, "num_key_value_heads": 2, "linear_num_key_heads": 2,
+    "linear_num_value_heads": 4, "linear_key_head_dim": 8, "linear_value_head_dim": 6, "linear_conv_kernel_dim": 4,
+    "linear_allow_neg_eigval": true, "rope_parameters": {"rope_theta": 10000, "rope_type": "default"},
+    "rms_norm_eps": 1e-6, "tie_word_embeddings": false, "max_position_embeddings": 512, "eos_token_id": 1,
+    "pad_token_id": 0})";
+
+std::string ids_json(const std::vector<int>& v) {
+  std::ostringstream o;
+  o << "[";
+  for (size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i];
+  o << "]";
+  return o.str();
+}
+
+// One policy and one reference checkpoint from the reference tool, and data rows of random ids.
+class PostTrain : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_reference()) GTEST_SKIP() << "reference tool or python3-torch not available";
+    { std::ofstream(tmp_ / "config.json") << kConfig; }
+    for (auto [name, seed] : {std::pair{"policy", 5}, std::pair{"ref", 6}})
+      run(kPython + " " + ref_tool() + " init --config " + (tmp_ / "config.json") + " --out " + (tmp_ / name) +
+          " --seed " + std::to_string(seed));
+    std::mt19937 rng(3);
+    std::uniform_int_distribution<int> tok(2, 96);
+    auto ids = [&](int n) {
+      std::vector<int> v(static_cast<size_t>(n));
+      for (auto& x : v) x = tok(rng);
+      return v;
+    };
+    {
+      // SFT rows: several scored spans each (as in multi-turn chats), lengths across the 64-token GDN chunk.
+      std::ofstream f(tmp_ / "sft.jsonl");
+      for (int len : {70, 9, 140, 33}) {
+        const auto v = ids(len);
+        std::vector<int> lab(v.size(), -100);
+        for (size_t t = 1; t < v.size(); ++t)
+          if ((t / 7) % 2 == 1) lab[t] = v[t];
+        f << R"({"input_ids": )" << ids_json(v) << R"(, "labels": )" << ids_json(lab) << "}\n";
+      }
+    }
+    {
+      std::ofstream f(tmp_ / "dpo.jsonl");
+      for (auto [p, c, r] : {std::tuple{40, 30, 45}, {5, 70, 12}, {66, 3, 20}})
+        f << R"({"prompt_ids": )" << ids_json(ids(p)) << R"(, "chosen_ids": )" << ids_json(ids(c))
+          << R"(, "rejected_ids": )" << ids_json(ids(r)) << "}\n";
+    }
+  }
+  std::string ref_cmd(const std::string& mode, const std::string& data, const std::string& out) {
+    return kPython + " " + HYB_REPO_ROOT + "/tests/posttrain/ref_posttrain.py " + ref_tool() + " " + (tmp_ / "policy") +
+           " " + mode + " " + data + " " + out;
+  }
+  TempDir tmp_;
+};
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+void expect_same_logps(const std::string& got, const std::string& want) {
+  const auto g = read_jsonl(got), w = read_jsonl(want);
+  ASSERT_EQ(g.size(), w.size());
+  double worst = 0;
+  for (size_t i = 0; i < g.size(); ++i)
+    for (auto it = w[i].begin(); it != w[i].end(); ++it) {
+      ASSERT_TRUE(g[i].contains(it.key())) << it.key();
+      if (it.key().find("tokens") != std::string::npos) {
+        EXPECT_EQ(g[i][it.key()].get<int64_t>(), it.value().get<int64_t>()) << "row " << i << " " << it.key();
+      } else {
+        const double d = std::fabs(g[i][it.key()].get<double>() - it.value().get<double>());
+        EXPECT_LT(d, 1e-4) << "row " << i << " " << it.key();
+        worst = std::max(worst, d);
+      }
+    }
+  std::printf("    logps: worst abs diff %.3e over %zu rows\n", worst, g.size());
+}
+
+TEST_F(PostTrain, LogpsMatchReference) {
+  for (const char* kind : {"sft", "dpo"}) {
+    const std::string data = tmp_ / (std::string(kind) + ".jsonl");
+    run(kHybrid + " logps -m " + (tmp_ / "policy") + " --data " + data + " -o " + (tmp_ / "got.jsonl"));
+    run(ref_cmd("logps", data, tmp_ / "want.jsonl"));
+    expect_same_logps(tmp_ / "got.jsonl", tmp_ / "want.jsonl");
+  }
+}
+
+TEST_F(PostTrain, SftLossAndGradsMatchReferencePackedOrNot) {
+  const std::string data = tmp_ / "sft.jsonl";
+  const double want = parse_loss(run(ref_cmd("sft", data, tmp_ / "want.safetensors")));
+  double first = 0;
+  for (const char* pack : {"0", "250", "100000"}) {
+    const std::string out = tmp_ / (std::string("got") + pack + ".safetensors");
+    const double got = parse_loss(run(kHybrid + " grads -m " + (tmp_ / "policy") + " --sft " + data + " --pack " +
+                                      pack + " -o " + out));
+    std::printf("    sft --pack %s: loss %.9f, reference %.9f\n", pack, got, want);
+    EXPECT_NEAR(got, want, 1e-6 * std::fabs(want));
+    expect_grads_close(out, tmp_ / "want.safetensors", 1e-3);
+    if (std::string(pack) == "0") first = got;
+    else EXPECT_NEAR(got, first, 1e-5 * std::fabs(first));
+  }
+  expect_grads_close(tmp_ / "got250.safetensors", tmp_ / "got0.safetensors", 1e-5);  // packing changes nothing
+  expect_grads_close(tmp_ / "got100000.safetensors", tmp_ / "got0.safetensors", 1e-5);
+}
+
+TEST_F(PostTrain, DpoLossesAndGradsMatchReference) {
+  const std::string data = tmp_ / "dpo.jsonl";
+  struct Case {
+    const char* loss;
+    const char* extra;
+  };
+  for (const Case& c : {Case{"dpo", " --beta 0.5"}, Case{"dpo_norm", " --beta 5"},
+                        Case{"dpo_norm", " --beta 2 --label-smoothing 0.1"}, Case{"simpo", " --beta 2"}}) {
+    const std::string args = std::string(" --loss ") + c.loss + c.extra;
+    const std::string ref = std::string(c.loss) == "simpo" ? "" : " --ref " + (tmp_ / "ref");
+    const double want = parse_loss(run(ref_cmd("dpo", data, tmp_ / "want.safetensors") + ref + args));
+    const double got = parse_loss(run(kHybrid + " grads -m " + (tmp_ / "policy") + " --dpo " + data + ref + args +
+                                      " --pack 160 -o " + (tmp_ / "got.safetensors")));
+    std::printf("    %s%s: loss %.9f, reference %.9f\n", c.loss, c.extra, got, want);
+    EXPECT_NEAR(got, want, 1e-6 * std::fabs(want)) << c.loss << c.extra;
+    expect_grads_close(tmp_ / "got.safetensors", tmp_ / "want.safetensors", 1e-3);
+  }
+}
+
+TEST(PreferenceLoss, FormulasAndDerivatives) {
+  // Two pairs; finite differences of the loss w.r.t. each policy log-prob against the returned derivative.
+  SeqLogps pol{{-10.0, -12.5, -3.0, -2.0}, {5, 6, 2, 3}}, ref{{-11.0, -12.0, -3.5, -1.0}, {5, 6, 2, 3}};
+  for (PrefLoss k : {PrefLoss::Dpo, PrefLoss::DpoNorm, PrefLoss::Simpo})
+    for (double eps : {0.0, 0.2}) {
+      PrefLossConfig cfg{k, 1.5, eps, 0.3};
+      std::vector<double> d;
+      const PrefMetrics m = preference_loss(cfg, pol, &ref, &d);
+      for (size_t s = 0; s < 4; ++s) {
+        SeqLogps a = pol, b = pol;
+        a.logp[s] += 1e-6;
+        b.logp[s] -= 1e-6;
+        const double fd = (preference_loss(cfg, a, &ref, nullptr).loss - preference_loss(cfg, b, &ref, nullptr).loss) / 2e-6;
+        EXPECT_NEAR(d[s], fd, 1e-6) << pref_loss_name(k) << " eps " << eps << " seq " << s;
+      }
+      if (k == PrefLoss::Dpo && eps == 0) {
+        // pair 0: h = (−10 + 11) − (−12.5 + 12) = 1.5; pair 1: h = 0.5 − (−1) = 1.5
+        const double want = -std::log(1.0 / (1.0 + std::exp(-1.5 * 1.5)));
+        EXPECT_NEAR(m.loss, want, 1e-12);
+        EXPECT_DOUBLE_EQ(m.accuracy, 1.0);
+      }
+    }
+  EXPECT_THROW(parse_pref_loss("ipo"), Error);
+}
+
+}  // namespace
+}  // namespace hyb
