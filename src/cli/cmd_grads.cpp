@@ -22,8 +22,6 @@ int run_grads(int argc, char** argv) {
   int64_t pack = 0;
   PrefLossConfig pc;
   PostTrainArgs pa;
-  int threads = 0;
-  std::string compute;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   auto* o_ids = app.add_option("--ids", ids_path, "Token ids .npy (int32/int64, shape [T] or [B, T]; T >= 2)");
   auto* o_sft = app.add_option("--sft", sft_path, "SFT JSONL (messages, or input_ids + labels)");
@@ -46,11 +44,10 @@ int run_grads(int argc, char** argv) {
   app.add_option("--gamma-ratio", pc.gamma_ratio, "With --loss simpo: γ/β")->default_val(pc.gamma_ratio)
       ->check(CLI::NonNegativeNumber);
   pa.add(app);
-  add_threads(app, threads);
-  add_compute(app, compute, "exact");
+  RunFlags run;
+  run.add(app, "exact");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
-  set_threads(threads);
-  apply_compute(compute);
+  run.apply();
   if (ids_path.empty() && sft_path.empty() && dpo_path.empty()) fail("grads: give one of --ids, --sft, --dpo");
   pc.kind = parse_pref_loss(loss_name);
   if (!dpo_path.empty() && needs_reference(pc.kind) && ref_dir.empty())

@@ -33,21 +33,19 @@ int run_logps(int argc, char** argv) {
                "rows give {\"logp\", \"tokens\"} (assistant tokens, or labels != -100), preference rows give "
                "{\"chosen_logp\", \"chosen_tokens\", \"rejected_logp\", \"rejected_tokens\"} (the completions)",
                argv[0]};
-  std::string dir, data, out, compute;
+  std::string dir, data, out;
   int64_t pack = 8192;
   PostTrainArgs pa;
-  int threads = 0;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   app.add_option("--data", data, "JSONL rows (SFT or preference; the kind is read from the first row)")->required();
   app.add_option("-o,--out", out, "Output JSONL, one line per kept row")->required();
   app.add_option("--pack", pack, "Tokens per forward pass (rows packed, each its own sequence; 0 = one row per "
                  "pass)")->default_val(pack)->check(CLI::NonNegativeNumber);
   pa.add(app);
-  add_threads(app, threads);
-  add_compute(app, compute, "exact");
+  RunFlags run;
+  run.add(app, "exact");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
-  set_threads(threads);
-  apply_compute(compute);
+  run.apply();
 
   const Weights w = Weights::load(dir, WeightDType::F32);
   GradModel gm(w);

@@ -48,4 +48,18 @@ inline void add_threads(CLI::App& app, int& threads) {
   app.add_option("-t,--threads", threads, "Threads (0 = all cores)")->default_val(0)->check(CLI::NonNegativeNumber);
 }
 
+// --threads and --compute together, applied after parsing.
+struct RunFlags {
+  int threads = 0;
+  std::string compute;
+  void add(CLI::App& app, const char* compute_default) {
+    add_threads(app, threads);
+    add_compute(app, compute, compute_default);
+  }
+  void apply() const {
+    set_threads(threads);
+    apply_compute(compute);
+  }
+};
+
 }  // namespace hyb::cli

@@ -78,4 +78,13 @@ inline bool have_reference() {
   return std::system((kPython + " -c 'import torch, numpy' >/dev/null 2>&1").c_str()) == 0;
 }
 
+// A small unseen shape: GQA, more GDN value heads than key heads, RoPE, untied embeddings (vocab 89, eos 1).
+inline const char* const kSmallVariantConfig = R"({"model_type": "olmo_hybrid", "vocab_size": 89, "hidden_size": 32, "intermediate_size": 48,
+      "num_hidden_layers": 4, "layer_types": ["linear_attention", "linear_attention", "full_attention",
+      "linear_attention"], "num_attention_heads": 4, "num_key_value_heads": 2, "linear_num_key_heads": 2,
+      "linear_num_value_heads": 4, "linear_key_head_dim": 8, "linear_value_head_dim": 6, "linear_conv_kernel_dim": 4,
+      "linear_allow_neg_eigval": true, "rope_parameters": {"rope_theta": 10000, "rope_type": "default"},
+      "rms_norm_eps": 1e-6, "tie_word_embeddings": false, "max_position_embeddings": 512, "eos_token_id": 1,
+      "pad_token_id": 0})";
+
 }  // namespace hyb::gradcheck

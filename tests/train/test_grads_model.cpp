@@ -127,14 +127,8 @@ namespace {
 TEST(PackedDocuments, EqualPerDocumentComputationAndReference) {
   if (!have_reference()) GTEST_SKIP() << "reference tool or python3-torch not available";
   TempDir tmp;
-  const char* config = R"({"model_type": "olmo_hybrid", "vocab_size": 89, "hidden_size": 32, "intermediate_size": 48,
-      "num_hidden_layers": 4, "layer_types": ["linear_attention", "linear_attention", "full_attention",
-      "linear_attention"], "num_attention_heads": 4, "num_key_value_heads": 2, "linear_num_key_heads": 2,
-      "linear_num_value_heads": 4, "linear_key_head_dim": 8, "linear_value_head_dim": 6, "linear_conv_kernel_dim": 4,
-      "linear_allow_neg_eigval": true, "rope_parameters": {"rope_theta": 10000, "rope_type": "default"},
-      "rms_norm_eps": 1e-6, "tie_word_embeddings": false, "max_position_embeddings": 512, "eos_token_id": 1,
-      "pad_token_id": 0})";
-  { std::ofstream(tmp / "config.json") << config; }
+
+  { std::ofstream(tmp / "config.json") << kSmallVariantConfig; }
   run(kPython + " " + ref_tool() + " init --config " + (tmp / "config.json") + " --out " + (tmp / "ckpt") +
       " --seed 5");
   const Weights w = Weights::load(tmp / "ckpt", WeightDType::F32);

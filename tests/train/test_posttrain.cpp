@@ -21,14 +21,6 @@ namespace hyb {
 namespace {
 using namespace gradcheck;
 
-const char* kConfig = R"({"model_type": "olmo_hybrid", "vocab_size": 97, "hidden_size": 32, "intermediate_size": 48,
-    "num_hidden_layers": 4, "layer_types": ["linear_attention", "full_attention", "linear_attention",
-    "linear_attention"], "num_attention_heads": 4, "num_key_value_heads": 2, "linear_num_key_heads": 2,
-    "linear_num_value_heads": 4, "linear_key_head_dim": 8, "linear_value_head_dim": 6, "linear_conv_kernel_dim": 4,
-    "linear_allow_neg_eigval": true, "rope_parameters": {"rope_theta": 10000, "rope_type": "default"},
-    "rms_norm_eps": 1e-6, "tie_word_embeddings": false, "max_position_embeddings": 512, "eos_token_id": 1,
-    "pad_token_id": 0})";
-
 std::string ids_json(const std::vector<int>& v) {
   std::ostringstream o;
   o << "[";
@@ -42,12 +34,12 @@ class PostTrain : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!have_reference()) GTEST_SKIP() << "reference tool or python3-torch not available";
-    { std::ofstream(tmp_ / "config.json") << kConfig; }
+    { std::ofstream(tmp_ / "config.json") << kSmallVariantConfig; }
     for (auto [name, seed] : {std::pair{"policy", 5}, std::pair{"ref", 6}})
       run(kPython + " " + ref_tool() + " init --config " + (tmp_ / "config.json") + " --out " + (tmp_ / name) +
           " --seed " + std::to_string(seed));
     std::mt19937 rng(3);
-    std::uniform_int_distribution<int> tok(2, 96);
+    std::uniform_int_distribution<int> tok(2, 88);
     auto ids = [&](int n) {
       std::vector<int> v(static_cast<size_t>(n));
       for (auto& x : v) x = tok(rng);
@@ -128,8 +120,10 @@ TEST_F(PostTrain, SftLossAndGradsMatchReferencePackedOrNot) {
     if (std::string(pack) == "0") first = got;
     else EXPECT_NEAR(got, first, 1e-5 * std::fabs(first));
   }
-  expect_grads_close(tmp_ / "got250.safetensors", tmp_ / "got0.safetensors", 1e-5);  // packing changes nothing
-  expect_grads_close(tmp_ / "got100000.safetensors", tmp_ / "got0.safetensors", 1e-5);
+  // Packing changes only the f32 summation order: measured up to 1.4e-5 relative on the smallest tensors (A_log,
+  // dt_bias: one value per head summed over every token), each side within 1e-5 of the float64 reference.
+  expect_grads_close(tmp_ / "got250.safetensors", tmp_ / "got0.safetensors", 3e-5);
+  expect_grads_close(tmp_ / "got100000.safetensors", tmp_ / "got0.safetensors", 3e-5);
 }
 
 TEST_F(PostTrain, DpoLossesAndGradsMatchReference) {
