@@ -33,7 +33,8 @@ int run_grads(int argc, char** argv) {
   app.add_option("--z-loss", z_loss, "With --ids: add z_loss · mean(logsumexp²) to the loss")
       ->default_val(0.0)->check(CLI::NonNegativeNumber);
   app.add_option("--pack", pack, "With --sft/--dpo: pack rows into forward passes of at most T tokens (each row "
-                 "still its own sequence) and accumulate; 0 = one row (pair) per pass")
+                 "still its own sequence; DPO pairs stay together) and accumulate; 0 = all rows in one pass, 1 = one "
+                 "row (pair) per pass")
       ->default_val(0)->check(CLI::NonNegativeNumber);
   app.add_option("--ref", ref_dir, "With --dpo: the reference model (dpo, dpo_norm)");
   app.add_option("--loss", loss_name, "With --dpo: dpo | dpo_norm | simpo")->default_val(loss_name)

@@ -9,6 +9,8 @@ int run_init(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_grads(int argc, char** argv);
 int run_logps(int argc, char** argv);
+int run_sft(int argc, char** argv);
+int run_dpo(int argc, char** argv);
 int run_prepare(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_tokenize(int argc, char** argv);

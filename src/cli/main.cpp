@@ -26,6 +26,8 @@ const Command kCommands[] = {
     {"logps", hyb::cli::run_logps, "Summed log-probs of the scored tokens of SFT or preference rows (JSONL)"},
     {"prepare", hyb::cli::run_prepare, "Tokenize text files into token shards with a held-out validation split"},
     {"train", hyb::cli::run_train, "Train a model from scratch (or resume) from a run config"},
+    {"sft", hyb::cli::run_sft, "Supervised fine-tuning of a checkpoint on chat / pre-tokenized JSONL"},
+    {"dpo", hyb::cli::run_dpo, "Preference tuning (dpo, dpo_norm, simpo) of a checkpoint on JSONL pairs"},
     {"eval", hyb::cli::run_eval, "Perplexity on text or shards; accuracy on synthetic tasks (answers only)"},
     {"synth", hyb::cli::run_synth, "Write synthetic recall / state-tracking tasks as labelled token shards"},
     {"tokenize", hyb::cli::run_tokenize, "Encode text to token ids (printed or .npy)"},

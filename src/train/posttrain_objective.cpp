@@ -10,7 +10,7 @@ std::vector<std::vector<size_t>> pack_rows(const std::vector<int64_t>& lengths, 
   std::vector<std::vector<size_t>> out;
   int64_t used = 0;
   for (size_t i = 0; i < lengths.size(); ++i) {
-    if (out.empty() || pack <= 0 || used + lengths[i] > pack) {
+    if (out.empty() || (pack > 0 && used + lengths[i] > pack)) {
       out.emplace_back();
       used = 0;
     }

@@ -12,13 +12,13 @@
 namespace hyb {
 
 // Greedy in order: a micro-batch takes rows while their tokens fit in `pack` (a longer row goes alone);
-// pack <= 0 puts every row in its own micro-batch. Returns row indices per micro-batch.
+// pack <= 0 puts all rows in one micro-batch. Returns row indices per micro-batch.
 std::vector<std::vector<size_t>> pack_rows(const std::vector<int64_t>& lengths, int64_t pack);
 
 // SFT: the token mean of the cross-entropy over every scored position of `rows`, and (grads non-null) its gradient.
 LossStats sft_loss(GradModel& gm, const std::vector<const ScoredRow*>& rows, int64_t pack, ParamTensors* grads);
 
-// Log-probs of each row's scored tokens (micro-batches of `pack` tokens; 0 = one row at a time).
+// Log-probs of each row's scored tokens (micro-batches of `pack` tokens; 0 = all at once).
 SeqLogps row_logps(GradModel& gm, const std::vector<const ScoredRow*>& rows, int64_t pack);
 
 // Preference pairs: sequences 2p / 2p + 1 of `seqs` are pair p's chosen / rejected; `ref` the reference log-probs

@@ -125,14 +125,17 @@ RunConfig RunConfig::load(const std::string& path) {
   static const char* known[] = {"model", "data", "out", "steps", "batch", "seq_len", "lr", "lr_final_ratio", "warmup",
                                 "schedule", "decay_steps", "weight_decay", "beta1", "beta2", "eps", "decay_gdn_gates",
                                 "grad_clip", "z_loss", "document_boundaries", "seed", "eval_interval", "eval_batches",
-                                "checkpoint_interval", "log_interval", "threads", "comment"};
+                                "checkpoint_interval", "log_interval", "threads", "comment", "init_from",
+                                "tokenizer", "val_data", "epochs", "warmup_ratio", "max_len", "drop_long", "skip_bad",
+                                "pack", "loss", "beta", "label_smoothing", "gamma_ratio", "ref"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (std::find(std::begin(known), std::end(known), it.key()) == std::end(known))
       fail(path, ": unknown field \"", it.key(), "\"");
   try {
-    if (!j.contains("model")) fail(path, ": missing field \"model\"");
+    if (!j.contains("model") && !j.contains("init_from"))
+      fail(path, ": missing field \"model\" (or \"init_from\" for post-training)");
     if (!j.contains("data")) fail(path, ": missing field \"data\"");
-    r.model = j.at("model");
+    if (j.contains("model")) r.model = j.at("model");
     const fs::path base = fs::path(path).parent_path();
     auto rel = [&](const std::string& p) { return fs::path(p).is_relative() ? (base / p).lexically_normal().string() : p; };
     r.data = rel(j.at("data").get<std::string>());
@@ -159,6 +162,20 @@ RunConfig RunConfig::load(const std::string& path) {
     r.checkpoint_interval = j.value("checkpoint_interval", r.checkpoint_interval);
     r.log_interval = j.value("log_interval", r.log_interval);
     r.threads = j.value("threads", r.threads);
+    r.steps_given = j.contains("steps");
+    for (auto [field, dst] : {std::pair{"init_from", &r.init_from}, {"tokenizer", &r.tokenizer},
+                              {"val_data", &r.val_data}, {"ref", &r.ref}})
+      if (j.contains(field)) *dst = rel(j[field].get<std::string>());
+    r.epochs = j.value("epochs", r.epochs);
+    r.warmup_ratio = j.value("warmup_ratio", r.warmup_ratio);
+    r.max_len = j.value("max_len", r.max_len);
+    r.drop_long = j.value("drop_long", r.drop_long);
+    r.skip_bad = j.value("skip_bad", r.skip_bad);
+    r.pack = j.value("pack", r.pack);
+    r.loss = j.value("loss", r.loss);
+    r.beta = j.value("beta", r.beta);
+    r.label_smoothing = j.value("label_smoothing", r.label_smoothing);
+    r.gamma_ratio = j.value("gamma_ratio", r.gamma_ratio);
   } catch (const nlohmann::json::exception& e) {
     fail(path, ": wrong type of a field: ", e.what());
   }
@@ -178,6 +195,14 @@ void RunConfig::validate() const {
     fail("run config: eval_interval, checkpoint_interval and log_interval must be >= 0");
   if (eval_batches < 0) fail("run config: eval_batches must be >= 0, got ", eval_batches);
   if (threads < 0) fail("run config: threads must be >= 0, got ", threads);
+  if (epochs < 1) fail("run config: epochs must be >= 1, got ", epochs);
+  if (!(warmup_ratio >= 0 && warmup_ratio <= 1)) fail("run config: warmup_ratio must lie in [0, 1], got ", warmup_ratio);
+  if (max_len < 2) fail("run config: max_len must be >= 2, got ", max_len);
+  if (pack < 0) fail("run config: pack must be >= 0, got ", pack);
+  if (!(beta > 0)) fail("run config: beta must be positive, got ", beta);
+  if (!(label_smoothing >= 0 && label_smoothing <= 0.5))
+    fail("run config: label_smoothing must lie in [0, 0.5], got ", label_smoothing);
+  if (!(gamma_ratio >= 0)) fail("run config: gamma_ratio must be >= 0, got ", gamma_ratio);
   lr_schedule().validate();
 }
 
@@ -211,6 +236,23 @@ nlohmann::json RunConfig::identity() const {
           {"seed", seed}};
   // Only when on, so checkpoints written before the field existed still resume.
   if (document_boundaries) id["document_boundaries"] = true;
+  return id;
+}
+
+nlohmann::json RunConfig::posttrain_identity(bool dpo) const {
+  nlohmann::json id = identity();
+  id.erase("seq_len");
+  id.erase("z_loss");
+  id["max_len"] = max_len;
+  id["drop_long"] = drop_long;
+  id["skip_bad"] = skip_bad;
+  id["pack"] = pack;
+  if (dpo) {
+    id["loss"] = loss;
+    id["beta"] = beta;
+    id["label_smoothing"] = label_smoothing;
+    id["gamma_ratio"] = gamma_ratio;
+  }
   return id;
 }
 

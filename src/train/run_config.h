@@ -35,9 +35,25 @@ struct RunConfig {
   int64_t log_interval = 0;                        // progress line period in steps (0 = about once a second)
   int threads = 0;
 
+  // Post-training (`hybrid sft` / `hybrid dpo`): data is a JSONL file, the model starts from a checkpoint.
+  std::string init_from;        // HF checkpoint directory (replaces "model")
+  std::string tokenizer;        // for text rows (default: init_from)
+  std::string val_data;         // optional JSONL scored at eval_interval and at the end
+  int64_t epochs = 1;           // steps = epochs · ceil(rows / batch) unless "steps" is given
+  double warmup_ratio = 0;      // warmup = round(warmup_ratio · steps) when > 0
+  int64_t max_len = 4096;       // tokens per sequence (longer rows truncated, or dropped with drop_long)
+  bool drop_long = false, skip_bad = false;
+  int64_t pack = 0;             // tokens per forward pass (rows packed, each its own sequence); 0 = whole batch
+  std::string loss = "dpo_norm";  // dpo: dpo | dpo_norm | simpo
+  double beta = 5.0, label_smoothing = 0.0, gamma_ratio = 0.3;
+  std::string ref;              // dpo reference model (default: init_from)
+  bool steps_given = false;     // "steps" was in the file or on the command line
+
   static RunConfig load(const std::string& path);
   // Fields that change what the run computes (resume refuses to continue when any differs).
   nlohmann::json identity() const;
+  // The same for post-training runs: the pretraining fields plus the post-training ones.
+  nlohmann::json posttrain_identity(bool dpo) const;
   LrSchedule lr_schedule() const;
   AdamWConfig adamw() const;
   void validate() const;

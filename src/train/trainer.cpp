@@ -86,33 +86,101 @@ std::string fmt_double(double v) {
 
 }  // namespace
 
+namespace {
+
+// Pretraining: windows of prepared token shards, next-token cross-entropy (+ z-loss); synthetic-task data scores
+// its labelled positions only.
+class NextTokenObjective : public Objective {
+ public:
+  NextTokenObjective(const RunConfig& rc, const TokenData& data)
+      : rc_(rc), windows_(data.train(), rc.seq_len + 1, rc.seed, "train"), labelled_(data.train().has_labels()) {
+    if (labelled_ != data.val().has_labels()) fail(rc.data, ": train and val splits must both have labels, or neither");
+    if (rc.eval_batches > 0) val_ = std::make_unique<WindowSampler>(data.val(), rc.seq_len + 1, rc.seed ^ 0x5eedull, "val");
+    ids_.resize(size_t(rc.batch * (rc.seq_len + 1)));
+    if (labelled_) labels_.resize(ids_.size());
+  }
+  Step step(int64_t step, GradModel& gm, ParamTensors& grads) override {
+    const int64_t B = rc_.batch, W = rc_.seq_len + 1;
+    int32_t* lab = labelled_ ? labels_.data() : nullptr;
+    windows_.batch(step, B, ids_.data(), lab);
+    Step s;
+    s.loss = gm.loss_and_grads(ids_.data(), B, W, grads, rc_.z_loss, lab).loss;
+    s.tokens = B * rc_.seq_len;
+    return s;
+  }
+  bool has_validation() const override { return val_ != nullptr; }
+  double validate(GradModel& gm) override {
+    const int64_t B = rc_.batch, W = rc_.seq_len + 1;
+    int32_t* lab = labelled_ ? labels_.data() : nullptr;
+    double sum = 0;
+    for (int64_t i = 0; i < rc_.eval_batches; ++i) {
+      val_->batch(i, B, ids_.data(), lab);
+      sum += gm.loss(ids_.data(), B, W, lab).loss;
+    }
+    return sum / double(rc_.eval_batches);
+  }
+
+ private:
+  const RunConfig& rc_;
+  WindowSampler windows_;
+  std::unique_ptr<WindowSampler> val_;
+  bool labelled_;
+  std::vector<int32_t> ids_, labels_;
+};
+
+std::string metrics_fields(const nlohmann::json& m) {
+  std::string out;
+  for (auto it = m.begin(); it != m.end(); ++it)
+    out += ", \"" + it.key() + "\": " + (it->is_number() ? fmt_double(it->get<double>()) : it->dump());
+  return out;
+}
+
+}  // namespace
+
 int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& opt) {
   rc.validate();
   if (rc.threads > 0) set_threads(rc.threads);
   const TokenData data = TokenData::open(rc.data);
-  const ModelConfig cfg = resolve_model(rc.model, run_path, data.vocab_size(), data.eos_id(), data.pad_id());
-  const int64_t B = rc.batch, T = rc.seq_len, W = T + 1;
+  TrainLoop loop{rc, resolve_model(rc.model, run_path, data.vocab_size(), data.eos_id(), data.pad_id()), {}, {}, rc.data,
+                 rc.batch * (rc.seq_len + 1), {}};
+  loop.identity = rc.identity();
+  loop.identity["model"] = loop.cfg.resolved_json();
+  loop.identity["data"] = data.fingerprint();
+  loop.init_params = [&](ParamTensors& params) {
+    const std::string tmp = (fs::path(rc.out) / "init.partial").string();
+    InitOptions io;
+    io.seed = rc.seed;
+    init_checkpoint(params.config(), tmp, io);
+    params.copy_from(Weights::load(tmp, WeightDType::F32));
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+  };
+  loop.banner = str("data: ", data.train().tokens(), " train / ", data.val().tokens(), " val tokens; batch ", rc.batch,
+                    " x ", rc.seq_len);
+  NextTokenObjective obj(rc, data);
+  return run_training(loop, obj, opt);
+}
+
+int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt) {
+  const RunConfig& rc = loop.rc;
+  const ModelConfig& cfg = loop.cfg;
+  rc.validate();
+  if (rc.threads > 0) set_threads(rc.threads);
 
   // Refuse before allocating anything large.
-  const MemoryEstimate mem = estimate_memory(cfg, B, T);
+  const MemoryEstimate mem = estimate_memory(cfg, 1, loop.tokens_per_pass);
   const double phys = physical_memory();
   if (mem.total() > 0.9 * phys)
-    fail(run_path, ": this run needs about ", mem.total() / 1e9, " GB (parameters+gradients ", mem.params / 1e9,
-         ", AdamW moments ", mem.optimizer / 1e9, ", activations for batch ", B, " x seq_len ", T, ": ",
-         mem.activations / 1e9, ") but the machine has ", phys / 1e9, " GB; lower batch, seq_len or the model size");
-
-  const WindowSampler train_windows(data.train(), W, rc.seed, "train");
-  std::unique_ptr<WindowSampler> val_windows;
-  if (rc.eval_batches > 0) val_windows = std::make_unique<WindowSampler>(data.val(), W, rc.seed ^ 0x5eedull, "val");
-
-  nlohmann::json identity = rc.identity();
-  identity["model"] = cfg.resolved_json();
-  identity["data"] = data.fingerprint();
+    fail("this run needs about ", mem.total() / 1e9, " GB (parameters+gradients ", mem.params / 1e9,
+         ", AdamW moments ", mem.optimizer / 1e9, ", activations for ", loop.tokens_per_pass, " tokens per pass: ",
+         mem.activations / 1e9, ") but the machine has ", phys / 1e9,
+         " GB; lower the batch, the sequence length (pack) or the model size");
 
   std::error_code ec;
   fs::create_directories(rc.out, ec);
   if (!fs::is_directory(rc.out)) fail(rc.out, ": cannot create output directory");
   const std::string metrics_path = (fs::path(rc.out) / "metrics.jsonl").string();
+  const nlohmann::json& identity = loop.identity;
 
   ParamTensors params(cfg), grads(cfg);
   AdamW adam(cfg, rc.adamw());
@@ -138,12 +206,7 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
   } else {
     if (!found.empty())
       fail(rc.out, ": already holds a checkpoint (", found, "); pass --resume to continue it or choose another --out");
-    const std::string tmp = (fs::path(rc.out) / "init.partial").string();
-    InitOptions io;
-    io.seed = rc.seed;
-    init_checkpoint(cfg, tmp, io);
-    params.copy_from(Weights::load(tmp, WeightDType::F32));
-    fs::remove_all(tmp, ec);
+    loop.init_params(params);
     std::ofstream(metrics_path, std::ios::trunc);
   }
   const int64_t stop = opt.until > 0 ? std::min(opt.until, rc.steps) : rc.steps;
@@ -151,10 +214,8 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
   size_t nparams = 0;
   for (size_t i = 0; i < params.specs().size(); ++i) nparams += size_t(params.numel(i));
   if (!opt.quiet)
-    std::fprintf(stderr, "model: %zu parameters (%s); data: %ld train / %ld val tokens; batch %ld x %ld; %d threads; "
-                 "memory ~%.2f GB\n",
-                 nparams, cfg.describe().c_str(), long(data.train().tokens()), long(data.val().tokens()), long(B),
-                 long(T), num_threads(), mem.total() / 1e9);
+    std::fprintf(stderr, "model: %zu parameters (%s); %s; %d threads; memory ~%.2f GB\n", nparams,
+                 cfg.describe().c_str(), loop.banner.c_str(), num_threads(), mem.total() / 1e9);
 
   const Weights view = params.view();
   GradModel gm(view);
@@ -163,49 +224,36 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
     gm.set_document_boundaries(int32_t(*cfg.eos_token_id));
   }
   const LrSchedule sched = rc.lr_schedule();
-  std::vector<int32_t> ids(size_t(B * W));
-  // Synthetic-task data scores only answer positions: its labels replace the shifted ids as targets.
-  const bool labelled = data.train().has_labels();
-  if (labelled != data.val().has_labels()) fail(rc.data, ": train and val splits must both have labels, or neither");
-  std::vector<int32_t> labels(labelled ? size_t(B * W) : 0);
-  int32_t* lab = labelled ? labels.data() : nullptr;
   std::FILE* metrics = std::fopen(metrics_path.c_str(), "a");
   if (!metrics) fail(metrics_path, ": cannot open for appending");
   const bool tty = isatty(fileno(stderr));
   Timer clock;
   const int64_t first = step;
   double last_print = -1;
-  int64_t last_ckpt = step;
+  int64_t last_ckpt = step, run_tokens = 0;
+  // Tokens consumed before a resume are not known exactly for variable-length rows; trainer_state keeps the sum.
+  int64_t tokens = found.empty() || !opt.resume ? 0 : read_train_state(found).tokens;
 
-  auto evaluate = [&]() {
-    double sum = 0;
-    for (int64_t i = 0; i < rc.eval_batches; ++i) {
-      val_windows->batch(i, B, ids.data(), lab);
-      sum += gm.loss(ids.data(), B, W, lab).loss;
-    }
-    return sum / double(rc.eval_batches);
-  };
   auto checkpoint = [&]() {
     TrainState st;
     st.step = step;
-    st.tokens = step * B * T;
+    st.tokens = tokens;
     st.identity = identity;
-    save_train_checkpoint(rc.out, params, adam, st, rc.data);
+    save_train_checkpoint(rc.out, params, adam, st, loop.files_from);
     last_ckpt = step;
   };
 
   while (step < stop) {
-    train_windows.batch(step, B, ids.data(), lab);
-    const LossStats ls = gm.loss_and_grads(ids.data(), B, W, grads, rc.z_loss, lab);
+    const Objective::Step os = obj.step(step, gm, grads);
     PhaseProfile::Scope ps_clip("grad clip");
     const double gnorm = clip_grad_norm(grads, rc.grad_clip);
     ps_clip.stop();
-    if (!std::isfinite(ls.loss) || !std::isfinite(gnorm)) {
+    if (!std::isfinite(os.loss) || !std::isfinite(gnorm)) {
       std::fclose(metrics);
       if (tty) std::fputc('\n', stderr);
       const std::string last = find_checkpoint(rc.out);
-      fail("step ", step + 1, ": ", std::isfinite(ls.loss) ? "gradient norm" : "loss", " is not finite (loss ",
-           ls.loss, ", grad_norm ", gnorm, "); stopped without updating. Last good checkpoint: ",
+      fail("step ", step + 1, ": ", std::isfinite(os.loss) ? "gradient norm" : "loss", " is not finite (loss ",
+           os.loss, ", grad_norm ", gnorm, "); stopped without updating. Last good checkpoint: ",
            last.empty() ? std::string("none") : last, " (lower lr, raise warmup or enable grad_clip)");
     }
     const double lr = sched.lr(step + 1);
@@ -215,25 +263,28 @@ int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& 
     }
     PhaseProfile::get().report("training step");
     ++step;
-    const int64_t tokens = step * B * T;
+    tokens += os.tokens;
+    run_tokens += os.tokens;
     double val = NAN;
-    const bool eval_now = val_windows && ((rc.eval_interval > 0 && step % rc.eval_interval == 0) || step == rc.steps);
-    if (eval_now) val = evaluate();
-    std::fprintf(metrics, "{\"step\": %ld, \"tokens\": %ld, \"loss\": %s, \"lr\": %s, \"grad_norm\": %s%s%s}\n",
-                 long(step), long(tokens), fmt_double(ls.loss).c_str(), fmt_double(lr).c_str(),
-                 fmt_double(gnorm).c_str(), eval_now ? ", \"val_loss\": " : "", eval_now ? fmt_double(val).c_str() : "");
+    const bool eval_now =
+        obj.has_validation() && ((rc.eval_interval > 0 && step % rc.eval_interval == 0) || step == rc.steps);
+    if (eval_now) val = obj.validate(gm);
+    const double el = clock.seconds();
+    const double tps = double(run_tokens) / std::max(el, 1e-9);
+    std::fprintf(metrics, "{\"step\": %ld, \"tokens\": %ld, \"loss\": %s, \"lr\": %s, \"grad_norm\": %s%s%s%s}\n",
+                 long(step), long(tokens), fmt_double(os.loss).c_str(), fmt_double(lr).c_str(),
+                 fmt_double(gnorm).c_str(), metrics_fields(os.metrics).c_str(), eval_now ? ", \"val_loss\": " : "",
+                 eval_now ? fmt_double(val).c_str() : "");
     std::fflush(metrics);
 
-    const double el = clock.seconds();
-    const double tps = double((step - first) * B * T) / std::max(el, 1e-9);
     const bool print = opt.quiet ? false
                        : rc.log_interval > 0 ? step % rc.log_interval == 0 || step == stop || eval_now
                                              : el - last_print >= 1.0 || step == stop || eval_now;
     if (print) {
       last_print = el;
       char line[256];
-      std::snprintf(line, sizeof line, "step %ld/%ld | loss %.4f | lr %.2e | gnorm %.3f | %.0f tok/s | ETA %s",
-                    long(step), long(rc.steps), ls.loss, lr, gnorm, tps,
+      std::snprintf(line, sizeof line, "step %ld/%ld | loss %.4f%s | lr %.2e | gnorm %.3f | %.0f tok/s | ETA %s",
+                    long(step), long(rc.steps), os.loss, os.progress.c_str(), lr, gnorm, tps,
                     hms(double(stop - step) * el / double(step - first)).c_str());
       std::string s = line;
       if (eval_now) {

@@ -4,7 +4,13 @@
 #include <cstdint>
 #include <string>
 
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
 #include "io/model_config.h"
+#include "model/param_tensors.h"
+#include "train/objective.h"
 #include "train/run_config.h"
 
 namespace hyb {
@@ -22,7 +28,20 @@ struct MemoryEstimate {
 };
 MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq_len);
 
-// Returns the process exit code (0 done, 1 stopped on a non-finite loss). fail()s on bad input.
+// Pretraining (next-token loss on prepared token shards). Returns the process exit code (0 done). fail()s on bad
+// input.
 int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& opt);
+
+// The one training loop, for any objective. rc.steps must already be final.
+struct TrainLoop {
+  const RunConfig& rc;
+  ModelConfig cfg;
+  nlohmann::json identity;                          // resume refuses a checkpoint whose identity differs
+  std::function<void(ParamTensors&)> init_params;   // fresh runs only
+  std::string files_from;                           // directory whose tokenizer files go into checkpoints
+  int64_t tokens_per_pass = 0;                      // for the memory estimate
+  std::string banner;                               // start-up line (data description)
+};
+int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt);
 
 }  // namespace hyb
