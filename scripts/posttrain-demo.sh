@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Post-training demo: base -> SFT -> DPO on the README demo model (scripts/demo.sh trains it; this script trains it
-# too when it is missing), on an instruction task whose success a program measures: "Repeat exactly: W1 W2 W3"
-# with headwords of the Devil's Dictionary (dict-devil), held-out prompts using words no training prompt contains
-# (scripts/posttrain-data.py). Each stage is scored on the held-out prompts: exact match of `hybrid generate --chat`
-# (greedy) and pairwise accuracy (mean log-prob per token of the exact copy above a corrupted copy, `hybrid logps`).
+# too when it is missing), on instruction tasks whose success a program measures ("How many words: W1 W2 W3",
+# "Is W in the list: ...?") over headwords of the Devil's Dictionary (dict-devil), held-out prompts using words no
+# training prompt contains (scripts/posttrain-data.py). Each stage is scored on the held-out prompts: exact match of `hybrid generate --chat`
+# (greedy) and pairwise accuracy (log-prob of the right answer above the wrong one, `hybrid logps`).
 # Ends by chatting with the final model. Re-running starts the post-training stages afresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +31,7 @@ rows = [json.loads(l) for l in open("build/posttrain-data/heldout.jsonl")]
 t = time.time()
 ok = 0
 for r in rows:
-    out = subprocess.run(["build/hybrid", "generate", "-m", ckpt, "--chat", "-p", r["prompt"], "-n", "24", "-t", "2"],
+    out = subprocess.run(["build/hybrid", "generate", "-m", ckpt, "--chat", "-p", r["prompt"], "-n", "8", "-t", "2"],
                          capture_output=True, text=True, check=True).stdout.strip()
     ok += out == r["answer"]
 subprocess.run(["build/hybrid", "logps", "-m", ckpt, "--data", "build/posttrain-data/dpo_val.jsonl",
@@ -65,7 +65,7 @@ print("  validation loss by step:", ", ".join(f"{r['step']}: {r['val_loss']:.4f}
 PY
 score dpo build/dpo-run/checkpoint
 echo "== chat with the final model"
-for p in "Repeat exactly: whiskey lawyer" "Repeat exactly: ocean reason piano"; do
+for p in "How many words: whiskey lawyer ocean" "Is piano in the list: ocean reason piano?"; do
   echo "> $p"
   $B generate -m build/dpo-run/checkpoint --chat -p "$p" -n 24
 done
