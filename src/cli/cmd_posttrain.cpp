@@ -1,5 +1,6 @@
 // hybrid sft / hybrid dpo: post-training from a RUN.json (flags override it) on the trainer loop of `hybrid train`.
 #include "cli/common.h"
+#include "cli/train_flags.h"
 #include "core/error.h"
 #include "train/posttrain.h"
 
@@ -18,41 +19,20 @@ int run_posttrain(int argc, char** argv, PostTrainKind kind) {
                      "({input_ids, labels}): token-mean cross-entropy over the assistant tokens, rows packed as "
                      "separate sequences. Writes OUT/metrics.jsonl and OUT/checkpoint (an HF model directory).",
                argv[0]};
-  std::string config, out, data, init_from;
-  int64_t steps = 0, until = 0, epochs = 0;
-  bool resume = false, quiet = false;
-  int threads = -1;
-  app.add_option("-c,--config", config, "Run config (RUN.json: init_from, data, batch, lr, epochs, max_len, pack"
-                 + std::string(dpo ? ", loss, beta, label_smoothing, ref" : "") + ", ...)")->required();
-  app.add_option("-o,--out", out, "Output directory (overrides \"out\")");
-  app.add_option("--data", data, "JSONL data (overrides \"data\")");
+  TrainFlags f;
+  std::string init_from;
+  int64_t epochs = 0;
+  f.add(app, "Run config (RUN.json: init_from, data, batch, lr, epochs, max_len, pack" +
+                 std::string(dpo ? ", loss, beta, label_smoothing, ref" : "") + ", ...)",
+        "JSONL data (overrides \"data\")");
   app.add_option("--init-from", init_from, "Checkpoint to start from (overrides \"init_from\")");
   app.add_option("--epochs", epochs, "Epochs (overrides \"epochs\"; steps = epochs x ceil(rows / batch))")
       ->check(CLI::PositiveNumber);
-  app.add_option("--steps", steps, "Planned steps instead of epochs (overrides \"steps\")")->check(CLI::PositiveNumber);
-  app.add_option("--until", until, "Stop (and checkpoint) after this step, keeping the schedule")
-      ->check(CLI::PositiveNumber);
-  app.add_flag("--resume", resume, "Continue from OUT/checkpoint (the run config must match it)");
-  app.add_flag("-q,--quiet", quiet, "No progress output");
-  app.add_option("-t,--threads", threads, "Threads (0 = all cores; overrides \"threads\")")
-      ->check(CLI::NonNegativeNumber);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
-  RunConfig rc = RunConfig::load(config);
-  if (!out.empty()) rc.out = out;
-  if (!data.empty()) rc.data = data;
+  RunConfig rc = f.load();
   if (!init_from.empty()) rc.init_from = init_from;
   if (epochs > 0) rc.epochs = epochs;
-  if (steps > 0) {
-    rc.steps = steps;
-    rc.steps_given = true;
-  }
-  if (threads >= 0) rc.threads = threads;
-  set_threads(rc.threads);
-  TrainOptions o;
-  o.resume = resume;
-  o.until = until;
-  o.quiet = quiet;
-  return posttrain(rc, kind, o);
+  return posttrain(rc, kind, f.options());
 }
 
 }  // namespace

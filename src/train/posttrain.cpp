@@ -236,6 +236,7 @@ int posttrain(RunConfig rc, PostTrainKind kind, const TrainOptions& opt) {
     if (!rc.val_data.empty()) val = load_pref_jsonl(rc.val_data, tok.get(), dopt, &vst);
     rows = data.size();
     for (const auto& p : data) longest = std::max(longest, row_tokens(p.chosen) + row_tokens(p.rejected));
+    check_memory(cfg, rc.pack > 0 ? std::max(rc.pack, longest) : longest * rc.batch);  // before the reference runs
     std::error_code ec;
     fs::create_directories(rc.out, ec);
     SeqLogps ref, val_ref;

@@ -137,12 +137,24 @@ std::string metrics_fields(const nlohmann::json& m) {
 
 }  // namespace
 
+MemoryEstimate check_memory(const ModelConfig& cfg, int64_t tokens_per_pass) {
+  const MemoryEstimate mem = estimate_memory(cfg, 1, tokens_per_pass);
+  const double phys = physical_memory();
+  if (mem.total() > 0.9 * phys)
+    fail("this run needs about ", mem.total() / 1e9, " GB (parameters+gradients ", mem.params / 1e9,
+         ", AdamW moments ", mem.optimizer / 1e9, ", activations for ", tokens_per_pass, " tokens per pass: ",
+         mem.activations / 1e9, ") but the machine has ", phys / 1e9,
+         " GB; lower the batch, the sequence length (pack) or the model size");
+  return mem;
+}
+
 int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& opt) {
   rc.validate();
   if (rc.threads > 0) set_threads(rc.threads);
   const TokenData data = TokenData::open(rc.data);
   TrainLoop loop{rc, resolve_model(rc.model, run_path, data.vocab_size(), data.eos_id(), data.pad_id()), {}, {}, rc.data,
                  rc.batch * (rc.seq_len + 1), {}};
+  check_memory(loop.cfg, loop.tokens_per_pass);  // before the samplers read anything
   loop.identity = rc.identity();
   loop.identity["model"] = loop.cfg.resolved_json();
   loop.identity["data"] = data.fingerprint();
@@ -167,15 +179,7 @@ int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt)
   rc.validate();
   if (rc.threads > 0) set_threads(rc.threads);
 
-  // Refuse before allocating anything large.
-  const MemoryEstimate mem = estimate_memory(cfg, 1, loop.tokens_per_pass);
-  const double phys = physical_memory();
-  if (mem.total() > 0.9 * phys)
-    fail("this run needs about ", mem.total() / 1e9, " GB (parameters+gradients ", mem.params / 1e9,
-         ", AdamW moments ", mem.optimizer / 1e9, ", activations for ", loop.tokens_per_pass, " tokens per pass: ",
-         mem.activations / 1e9, ") but the machine has ", phys / 1e9,
-         " GB; lower the batch, the sequence length (pack) or the model size");
-
+  const MemoryEstimate mem = check_memory(cfg, loop.tokens_per_pass);
   std::error_code ec;
   fs::create_directories(rc.out, ec);
   if (!fs::is_directory(rc.out)) fail(rc.out, ": cannot create output directory");

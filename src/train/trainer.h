@@ -27,6 +27,8 @@ struct MemoryEstimate {
   double total() const { return params + optimizer + activations; }
 };
 MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq_len);
+// fail()s, before anything large is allocated, when a run of this shape would not fit in physical memory.
+MemoryEstimate check_memory(const ModelConfig& c, int64_t tokens_per_pass);
 
 // Pretraining (next-token loss on prepared token shards). Returns the process exit code (0 done). fail()s on bad
 // input.

@@ -1,0 +1,54 @@
+// Flags shared by the commands that run the trainer loop (train, sft, dpo): the run config and what overrides it.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "core/threads.h"
+#include "train/run_config.h"
+#include "train/trainer.h"
+
+namespace hyb::cli {
+
+struct TrainFlags {
+  std::string config, out, data;
+  int64_t steps = 0, until = 0;
+  bool resume = false, quiet = false;
+  int threads = -1;
+
+  void add(CLI::App& app, const std::string& config_help, const char* data_help) {
+    app.add_option("-c,--config", config, config_help)->required();
+    app.add_option("-o,--out", out, "Output directory (overrides \"out\")");
+    app.add_option("--data", data, data_help);
+    app.add_option("--steps", steps, "Planned steps; the LR schedule spans them (overrides \"steps\")")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--until", until, "Stop (and checkpoint) after this step, keeping the schedule of --steps")
+        ->check(CLI::PositiveNumber);
+    app.add_flag("--resume", resume, "Continue from OUT/checkpoint (the run config must match it)");
+    app.add_flag("-q,--quiet", quiet, "No progress output");
+    app.add_option("-t,--threads", threads, "Threads (0 = all cores; overrides \"threads\")")
+        ->check(CLI::NonNegativeNumber);
+  }
+  // The run config with the flags applied (threads set), and the loop options.
+  RunConfig load() const {
+    RunConfig rc = RunConfig::load(config);
+    if (!out.empty()) rc.out = out;
+    if (!data.empty()) rc.data = data;
+    if (steps > 0) {
+      rc.steps = steps;
+      rc.steps_given = true;
+    }
+    if (threads >= 0) rc.threads = threads;
+    set_threads(rc.threads);
+    return rc;
+  }
+  TrainOptions options() const {
+    TrainOptions o;
+    o.resume = resume;
+    o.until = until;
+    o.quiet = quiet;
+    return o;
+  }
+};
+
+}  // namespace hyb::cli
