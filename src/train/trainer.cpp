@@ -275,10 +275,13 @@ int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt)
     if (eval_now) val = obj.validate(gm);
     const double el = clock.seconds();
     const double tps = double(run_tokens) / std::max(el, 1e-9);
-    std::fprintf(metrics, "{\"step\": %ld, \"tokens\": %ld, \"loss\": %s, \"lr\": %s, \"grad_norm\": %s%s%s%s}\n",
+    // tokens_per_s (since this process started) is the one field that is not a function of the run.
+    std::fprintf(metrics,
+                 "{\"step\": %ld, \"tokens\": %ld, \"loss\": %s, \"lr\": %s, \"grad_norm\": %s%s%s%s, "
+                 "\"tokens_per_s\": %.1f}\n",
                  long(step), long(tokens), fmt_double(os.loss).c_str(), fmt_double(lr).c_str(),
                  fmt_double(gnorm).c_str(), metrics_fields(os.metrics).c_str(), eval_now ? ", \"val_loss\": " : "",
-                 eval_now ? fmt_double(val).c_str() : "");
+                 eval_now ? fmt_double(val).c_str() : "", tps);
     std::fflush(metrics);
 
     const bool print = opt.quiet ? false

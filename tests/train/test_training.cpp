@@ -25,12 +25,16 @@ std::string slurp(const std::string& p) {
 }
 void spit(const std::string& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
+// metrics.jsonl without its timing field (everything else must match bitwise across resumes).
 std::vector<nlohmann::json> metrics(const std::string& path) {
   std::vector<nlohmann::json> v;
   std::ifstream f(path);
   std::string line;
   while (std::getline(f, line))
-    if (!line.empty()) v.push_back(nlohmann::json::parse(line));
+    if (!line.empty()) {
+      v.push_back(nlohmann::json::parse(line));
+      v.back().erase("tokens_per_s");
+    }
   return v;
 }
 
