@@ -210,6 +210,8 @@ int posttrain(RunConfig rc, PostTrainKind kind, const TrainOptions& opt) {
   const bool dpo = kind == PostTrainKind::Dpo;
   const char* what = dpo ? "dpo" : "sft";
   if (rc.init_from.empty()) fail(what, ": the run config needs \"init_from\" (the checkpoint to start from)");
+  if (!rc.model.is_null())
+    fail(what, ": \"model\" is not used here (the model is init_from's); remove it from the run config");
   if (rc.threads > 0) set_threads(rc.threads);
   const ModelConfig cfg = ModelConfig::load((fs::path(rc.init_from) / "config.json").string());
   std::string tok_path = rc.tokenizer;
