@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   python3-torch python3-numpy python3-matplotlib
 )
+# Distributed training (hybrid train|sft|dpo under mpirun): Open MPI's launcher and headers.
+APT_PACKAGES+=(openmpi-bin libopenmpi-dev)
 # Free text from Debian for the tokenizer tests (Python docs sources, fortunes) and the larger manual agreement
 # check (kernel docs, scripts/tokenizer_corpus_check.sh).
 APT_PACKAGES+=(python3.11-doc fortunes linux-doc-6.1)

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "dist/communicator.h"
 
 namespace {
 
@@ -43,6 +44,19 @@ void usage(FILE* out) {
   for (auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.help);
 }
 
+// One line on stderr; in a data-parallel run it names the rank and ends the whole job (MPI_Abort), so that no
+// other rank waits forever in a collective.
+int report_error(const char* what) {
+  const hyb::Communicator* w = hyb::world_if_started();
+  if (w && w->size() > 1) {
+    std::fprintf(stderr, "error (rank %d of %d): %s\n", w->rank(), w->size(), what);
+    std::fflush(stderr);
+    hyb::abort_world_if_parallel(1);
+  }
+  std::fprintf(stderr, "error: %s\n", what);
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,14 +71,11 @@ int main(int argc, char** argv) {
     try {
       return c.run(argc - 1, argv + 1);
     } catch (const hyb::Error& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
-      return 1;
+      return report_error(e.what());
     } catch (const std::bad_alloc&) {
-      std::fprintf(stderr, "error: out of memory\n");
-      return 1;
+      return report_error("out of memory");
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
-      return 1;
+      return report_error(e.what());
     }
   }
   std::fprintf(stderr, "error: unknown command '%s' (see hybrid --help)\n", argv[1]);

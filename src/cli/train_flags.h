@@ -15,6 +15,7 @@ struct TrainFlags {
   int64_t steps = 0, until = 0;
   bool resume = false, quiet = false;
   int threads = -1;
+  int64_t grad_accum = 1;
 
   void add(CLI::App& app, const std::string& config_help, const char* data_help) {
     app.add_option("-c,--config", config, config_help)->required();
@@ -26,8 +27,15 @@ struct TrainFlags {
         ->check(CLI::PositiveNumber);
     app.add_flag("--resume", resume, "Continue from OUT/checkpoint (the run config must match it)");
     app.add_flag("-q,--quiet", quiet, "No progress output");
-    app.add_option("-t,--threads", threads, "Threads (0 = all cores; overrides \"threads\")")
+    app.add_option("-t,--threads", threads,
+                   "Threads per process (0 = all cores, divided among the ranks on a host under mpirun; overrides "
+                   "\"threads\")")
         ->check(CLI::NonNegativeNumber);
+    app.add_option("--grad-accum", grad_accum,
+                   "Micro-batches per rank and step: the batch is split into ranks x A equal micro-batches whose "
+                   "gradients are summed (the same rows per step whatever the split; under mpirun -np N each rank "
+                   "takes A of them)")
+        ->check(CLI::PositiveNumber);
   }
   // The run config with the flags applied (threads set), and the loop options.
   RunConfig load() const {
@@ -47,6 +55,7 @@ struct TrainFlags {
     o.resume = resume;
     o.until = until;
     o.quiet = quiet;
+    o.grad_accum = grad_accum;
     return o;
   }
 };

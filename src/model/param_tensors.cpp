@@ -7,14 +7,14 @@
 
 namespace hyb {
 
-ParamTensors::ParamTensors(const ModelConfig& cfg) : cfg_(cfg), specs_(canonical_params(cfg)) {
+ParamTensors::ParamTensors(const ModelConfig& cfg, size_t capacity) : cfg_(cfg), specs_(canonical_params(cfg)) {
   offsets_.push_back(0);
   for (auto& s : specs_) {
     size_t n = 1;
     for (auto d : s.shape) n *= size_t(d);
     offsets_.push_back(offsets_.back() + n);
   }
-  data_.assign(offsets_.back(), 0.f);
+  data_.assign(std::max(offsets_.back(), capacity), 0.f);
   embed = find("model.embed_tokens.weight");
   lm_head = find("lm_head.weight");
   final_norm = find("model.norm.weight");

@@ -25,7 +25,9 @@ struct LayerParams {
 
 class ParamTensors {
  public:
-  explicit ParamTensors(const ModelConfig& cfg);
+  // capacity > size() allocates zeroed padding after the last tensor (the equal-block layout of a data-parallel
+  // run's collectives, train/zero_shard.h); size() and the tensors are unchanged by it.
+  explicit ParamTensors(const ModelConfig& cfg, size_t capacity = 0);
   ParamTensors(const ParamTensors&) = delete;  // the typed pointers point into data_
   ParamTensors& operator=(const ParamTensors&) = delete;
 
@@ -40,8 +42,9 @@ class ParamTensors {
 
   float* data() { return data_.data(); }
   const float* data() const { return data_.data(); }
-  size_t size() const { return data_.size(); }
-  void zero();
+  size_t size() const { return offsets_.back(); }
+  size_t capacity() const { return data_.size(); }
+  void zero();  // the padding too
 
   // Copies (widening BF16) every parameter of w, whose config must match.
   void copy_from(const Weights& w);

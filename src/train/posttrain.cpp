@@ -80,16 +80,18 @@ class SftObjective : public Objective {
  public:
   SftObjective(const RunConfig& rc, std::vector<ScoredRow> rows, std::vector<ScoredRow> val)
       : rc_(rc), rows_(std::move(rows)), val_(std::move(val)) {}
-  Step step(int64_t step, GradModel& gm, ParamTensors& grads) override {
+  Step step(int64_t step, BatchPart part, GradModel& gm, ParamTensors& grads) override {
     std::vector<const ScoredRow*> batch;
     Step s;
-    for (int64_t i = 0; i < rc_.batch; ++i) {
+    const int64_t n = rc_.batch / part.count;
+    for (int64_t i = part.index * n; i < (part.index + 1) * n; ++i) {
       batch.push_back(&rows_[epoch_row(rc_.seed, rows_.size(), step * rc_.batch + i)]);
       s.tokens += row_tokens(*batch.back());
     }
     const LossStats ls = sft_loss(gm, batch, rc_.pack, &grads);
     s.loss = ls.loss;
-    s.metrics["scored_tokens"] = ls.count;
+    s.weight = double(ls.count);
+    s.counts["scored_tokens"] = ls.count;
     return s;
   }
   bool has_validation() const override { return !val_.empty(); }
@@ -114,11 +116,13 @@ class DpoObjective : public Objective {
     cfg_.label_smoothing = rc.label_smoothing;
     cfg_.gamma_ratio = rc.gamma_ratio;
   }
-  Step step(int64_t step, GradModel& gm, ParamTensors& grads) override {
+  Step step(int64_t step, BatchPart part, GradModel& gm, ParamTensors& grads) override {
     std::vector<const ScoredRow*> seqs;
     SeqLogps ref;
     Step s;
-    for (int64_t i = 0; i < rc_.batch; ++i) {
+    const int64_t n = rc_.batch / part.count;
+    s.weight = double(n);
+    for (int64_t i = part.index * n; i < (part.index + 1) * n; ++i) {
       const size_t p = epoch_row(rc_.seed, pairs_.size(), step * rc_.batch + i);
       seqs.push_back(&pairs_[p].chosen);
       seqs.push_back(&pairs_[p].rejected);
@@ -134,10 +138,13 @@ class DpoObjective : public Objective {
     s.metrics = {{"rewards/chosen", m.reward_chosen},   {"rewards/rejected", m.reward_rejected},
                  {"rewards/accuracies", m.accuracy},    {"rewards/margins", m.margin},
                  {"logps/chosen", m.logp_chosen},       {"logps/rejected", m.logp_rejected}};
-    char p[64];
-    std::snprintf(p, sizeof p, " | acc %.2f | margin %.3f", m.accuracy, m.margin);
-    s.progress = p;
     return s;
+  }
+  std::string progress(const nlohmann::json& m) const override {
+    char p[64];
+    std::snprintf(p, sizeof p, " | acc %.2f | margin %.3f", m.value("rewards/accuracies", 0.0),
+                  m.value("rewards/margins", 0.0));
+    return p;
   }
   bool has_validation() const override { return !val_.empty(); }
   double validate(GradModel& gm) override {
@@ -238,13 +245,23 @@ int posttrain(RunConfig rc, PostTrainKind kind, const TrainOptions& opt) {
     if (!rc.val_data.empty()) val = load_pref_jsonl(rc.val_data, tok.get(), dopt, &vst);
     rows = data.size();
     for (const auto& p : data) longest = std::max(longest, row_tokens(p.chosen) + row_tokens(p.rejected));
-    check_memory(cfg, rc.pack > 0 ? std::max(rc.pack, longest) : longest * rc.batch);  // before the reference runs
+    Communicator& comm = opt.comm ? *opt.comm : world();
+    const int64_t parts = int64_t(comm.size()) * std::max<int64_t>(opt.grad_accum, 1);
+    check_memory(cfg, rc.pack > 0 ? std::max(rc.pack, longest) : longest * std::max<int64_t>(rc.batch / parts, 1),
+                 comm.size(), parts, comm.local_size());  // before the reference runs
     std::error_code ec;
     fs::create_directories(rc.out, ec);
     SeqLogps ref, val_ref;
     if (needs_reference(parse_pref_loss(rc.loss))) {
-      ref = reference_logps(rc, data, rc.data, "ref_logps.json", opt.quiet);
-      if (!val.empty()) val_ref = reference_logps(rc, val, rc.val_data, "ref_logps_val.json", opt.quiet);
+      // Rank 0 computes (or finds) and caches them; the other ranks then read its cache.
+      for (int pass = 0; pass < 2; ++pass) {
+        if ((comm.rank() == 0) == (pass == 0)) {
+          const bool q = opt.quiet || comm.rank() != 0;
+          ref = reference_logps(rc, data, rc.data, "ref_logps.json", q);
+          if (!val.empty()) val_ref = reference_logps(rc, val, rc.val_data, "ref_logps_val.json", q);
+        }
+        if (pass == 0) comm.barrier();
+      }
     }
     obj = std::make_unique<DpoObjective>(rc, std::move(data), std::move(ref), std::move(val), std::move(val_ref));
   }
@@ -259,8 +276,7 @@ int posttrain(RunConfig rc, PostTrainKind kind, const TrainOptions& opt) {
   loop.identity["init_from"] = dir_hash(rc.init_from);
   loop.identity["data"] = file_hash(rc.data);
   if (dpo) loop.identity["reference"] = needs_reference(parse_pref_loss(rc.loss)) ? dir_hash(rc.ref.empty() ? rc.init_from : rc.ref) : "";
-  const int64_t per_pass = rc.pack > 0 ? std::max(rc.pack, longest) : longest * rc.batch;
-  loop.tokens_per_pass = per_pass;
+  loop.tokens_per_pass = [&rc, longest](int64_t n) { return rc.pack > 0 ? std::max(rc.pack, longest) : longest * n; };
   loop.init_params = [&](ParamTensors& params) { params.copy_from(Weights::load(rc.init_from, WeightDType::F32)); };
   loop.banner = str(what, " data: ", st.summary(), rc.val_data.empty() ? "" : str(" (val: ", vst.summary(), ")"),
                     "; batch ", rc.batch, dpo ? " pairs" : " rows", ", ", per_epoch, " steps per epoch, ", rc.steps,

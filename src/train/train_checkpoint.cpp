@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -24,12 +25,14 @@ void write_text(const fs::path& p, const std::string& s) {
   f.commit();
 }
 
-void write_tensors(const fs::path& p, const ParamTensors& t, const std::string& prefix) {
+// data: a flat arena laid out as `layout`'s.
+void write_tensors(const fs::path& p, const ParamTensors& layout, const float* data, const std::string& prefix) {
   std::vector<TensorSpec> specs;
-  for (const auto& s : t.specs()) specs.push_back({prefix + s.name, DType::F32, s.shape});
+  for (const auto& s : layout.specs()) specs.push_back({prefix + s.name, DType::F32, s.shape});
   SafetensorsWriter w(p.string(), specs);
-  for (size_t i = 0; i < t.specs().size(); ++i)
-    w.write(prefix + t.specs()[i].name, t.tensor(i), size_t(t.numel(i)) * sizeof(float));
+  for (size_t i = 0; i < layout.specs().size(); ++i)
+    w.write(prefix + layout.specs()[i].name, data + (layout.tensor(i) - layout.data()),
+            size_t(layout.numel(i)) * sizeof(float));
   w.finish();
 }
 
@@ -43,7 +46,7 @@ bool complete(const fs::path& d) { return fs::exists(d / "trainer_state.json") &
 
 }  // namespace
 
-void save_train_checkpoint(const std::string& out_dir, const ParamTensors& params, AdamW& opt,
+void save_train_checkpoint(const std::string& out_dir, const ParamTensors& params, const OptimizerState& opt,
                            const TrainState& st, const std::string& data_dir) {
   const fs::path out(out_dir), part = out / "checkpoint.partial", cur = out / "checkpoint",
       prev = out / "checkpoint.prev";
@@ -63,11 +66,11 @@ void save_train_checkpoint(const std::string& out_dir, const ParamTensors& param
       std::ifstream in(fs::path(data_dir) / f, std::ios::binary);
       write_text(part / f, std::string(std::istreambuf_iterator<char>(in), {}));
     }
-  write_tensors(part / "model.safetensors", params, "");
+  write_tensors(part / "model.safetensors", params, params.data(), "");
   maybe_stall();
-  write_tensors(part / "optimizer.safetensors", opt.exp_avg(), "exp_avg.");
-  write_tensors(part / "optimizer_sq.safetensors", opt.exp_avg_sq(), "exp_avg_sq.");
-  nlohmann::json s = {{"step", st.step}, {"tokens", st.tokens}, {"optimizer_step", opt.step()},
+  write_tensors(part / "optimizer.safetensors", params, opt.exp_avg, "exp_avg.");
+  write_tensors(part / "optimizer_sq.safetensors", params, opt.exp_avg_sq, "exp_avg_sq.");
+  nlohmann::json s = {{"step", st.step}, {"tokens", st.tokens}, {"optimizer_step", opt.step},
                       {"data_position", st.step}, {"identity", st.identity}};
   write_text(part / "trainer_state.json", s.dump(2) + "\n");  // last: its presence marks a complete directory
   fsync_dir(part.string());
@@ -106,15 +109,20 @@ void load_train_checkpoint(const std::string& ckpt_dir, ParamTensors& params, Ad
   const Weights w = Weights::load(ckpt_dir, WeightDType::F32);
   params.copy_from(w);
   const fs::path d(ckpt_dir);
-  for (auto [file, prefix, t] : {std::tuple{"optimizer.safetensors", "exp_avg.", &opt.exp_avg()},
-                                 {"optimizer_sq.safetensors", "exp_avg_sq.", &opt.exp_avg_sq()}}) {
+  const size_t lo = opt.lo(), hi = opt.hi();
+  for (auto [file, prefix, dst] : {std::tuple{"optimizer.safetensors", "exp_avg.", opt.exp_avg()},
+                                   {"optimizer_sq.safetensors", "exp_avg_sq.", opt.exp_avg_sq()}}) {
     SafetensorsFile f((d / file).string());
-    for (size_t i = 0; i < t->specs().size(); ++i) {
-      const std::string name = prefix + t->specs()[i].name;
+    for (size_t i = 0; i < params.specs().size(); ++i) {
+      const std::string name = prefix + params.specs()[i].name;
       const TensorView* v = f.find(name);
-      if (!v || v->dtype != DType::F32 || v->numel() != t->numel(i))
-        fail(f.path(), ": tensor ", name, " missing or not F32 with ", t->numel(i), " elements");
-      std::memcpy(t->tensor(i), v->data, v->nbytes);
+      if (!v || v->dtype != DType::F32 || v->numel() != params.numel(i))
+        fail(f.path(), ": tensor ", name, " missing or not F32 with ", params.numel(i), " elements");
+      // The part of this tensor inside [lo, hi).
+      const size_t t0 = size_t(params.tensor(i) - params.data()), t1 = t0 + size_t(params.numel(i));
+      const size_t a = std::max(lo, t0), b = std::min(hi, t1);
+      if (a < b)
+        std::memcpy(dst + (a - lo), v->data + (a - t0) * sizeof(float), (b - a) * sizeof(float));
     }
   }
   opt.set_step(read_train_state(ckpt_dir).step);

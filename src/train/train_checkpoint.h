@@ -22,7 +22,14 @@ struct TrainState {
   nlohmann::json identity; // RunConfig::identity() + model config + data fingerprint
 };
 
-void save_train_checkpoint(const std::string& out_dir, const ParamTensors& params, AdamW& opt,
+// The AdamW moments of the whole arena (a data-parallel run gathers its shards first) and its step count.
+struct OptimizerState {
+  const float* exp_avg = nullptr;
+  const float* exp_avg_sq = nullptr;
+  int64_t step = 0;
+};
+
+void save_train_checkpoint(const std::string& out_dir, const ParamTensors& params, const OptimizerState& opt,
                            const TrainState& st, const std::string& data_dir);
 
 // The newest complete checkpoint directory in out_dir, or "" if there is none.
@@ -30,7 +37,8 @@ std::string find_checkpoint(const std::string& out_dir);
 
 // Reads trainer_state.json only.
 TrainState read_train_state(const std::string& ckpt_dir);
-// Loads parameters and optimizer moments (configs must already match).
+// Loads parameters, and the optimizer moments of opt's elements [lo, hi) — the whole model or one ZeRO-1 shard:
+// the files hold the whole model whatever the world size that wrote them (configs must already match).
 void load_train_checkpoint(const std::string& ckpt_dir, ParamTensors& params, AdamW& opt);
 
 }  // namespace hyb

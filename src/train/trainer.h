@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dist/communicator.h"
 #include "io/model_config.h"
 #include "model/param_tensors.h"
 #include "train/objective.h"
@@ -19,6 +20,10 @@ struct TrainOptions {
   bool resume = false;
   int64_t until = 0;        // stop after this step (checkpointing), leaving the schedule planned for rc.steps
   bool quiet = false;
+  // Data parallelism: each optimizer step's batch is split into ranks × grad_accum equal micro-batches; rank r
+  // computes micro-batches r·A .. r·A + A − 1 one after another. Neither changes which rows a step sees.
+  int64_t grad_accum = 1;
+  Communicator* comm = nullptr;  // null: world() (MPI under mpirun, else one process)
 };
 
 // Bytes a run needs: parameters, gradients, two AdamW moments, and activations saved for the backward.
@@ -27,8 +32,11 @@ struct MemoryEstimate {
   double total() const { return params + optimizer + activations; }
 };
 MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq_len);
-// fail()s, before anything large is allocated, when a run of this shape would not fit in physical memory.
-MemoryEstimate check_memory(const ModelConfig& c, int64_t tokens_per_pass);
+// Per rank, for `ranks` ranks (ZeRO-1 divides the moments) and `parts` micro-batches per step (more than one adds
+// a gradient buffer). fail()s, before anything large is allocated, when `local_ranks` such ranks would not fit
+// in this host's physical memory.
+MemoryEstimate check_memory(const ModelConfig& c, int64_t tokens_per_pass, int ranks = 1, int64_t parts = 1,
+                            int local_ranks = 1);
 
 // Pretraining (next-token loss on prepared token shards). Returns the process exit code (0 done). fail()s on bad
 // input.
@@ -41,7 +49,7 @@ struct TrainLoop {
   nlohmann::json identity;                          // resume refuses a checkpoint whose identity differs
   std::function<void(ParamTensors&)> init_params;   // fresh runs only
   std::string files_from;                           // directory whose tokenizer files go into checkpoints
-  int64_t tokens_per_pass = 0;                      // for the memory estimate
+  std::function<int64_t(int64_t rows)> tokens_per_pass;  // of a micro-batch of `rows` rows (memory estimate)
   std::string banner;                               // start-up line (data description)
 };
 int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt);
