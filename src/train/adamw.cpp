@@ -45,14 +45,18 @@ AdamW::AdamW(const ModelConfig& cfg, const AdamWConfig& opt, size_t lo, size_t h
     fail("adamw betas: each must lie in [0, 1), got ", opt.beta1, ", ", opt.beta2);
   if (!(opt.eps > 0)) fail("adamw eps: must be positive, got ", opt.eps);
   if (!(opt.weight_decay >= 0)) fail("weight_decay: must be >= 0, got ", opt.weight_decay);
-  const ParamTensors layout(cfg);  // the arena's tensor order and sizes (freed at the end of the constructor)
+  const std::vector<ParamSpec> specs = canonical_params(cfg);  // the arena's tensor order (ParamTensors')
   offsets_.push_back(0);
-  for (size_t t = 0; t < layout.specs().size(); ++t) offsets_.push_back(offsets_.back() + size_t(layout.numel(t)));
+  for (const auto& s : specs) {
+    size_t n = 1;
+    for (int64_t d : s.shape) n *= size_t(d);
+    offsets_.push_back(offsets_.back() + n);
+  }
   hi_ = std::min(hi, offsets_.back());
   lo_ = std::min(lo, hi_);
   m_.assign(hi_ - lo_, 0.f);
   v_.assign(hi_ - lo_, 0.f);
-  for (auto& s : layout.specs()) {
+  for (auto& s : specs) {
     const std::string& n = s.name;
     bool d = true;
     if (n == "model.embed_tokens.weight") d = false;

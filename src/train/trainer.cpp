@@ -26,13 +26,20 @@ namespace hyb {
 
 namespace fs = std::filesystem;
 
-MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq_len) {
+namespace {
+size_t count_params(const ModelConfig& c) {
   size_t n = 0;
   for (const auto& p : canonical_params(c)) {
     size_t k = 1;
     for (int64_t d : p.shape) k *= size_t(d);
     n += k;
   }
+  return n;
+}
+}  // namespace
+
+MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq_len) {
+  const size_t n = count_params(c);
   MemoryEstimate m;
   m.params = 2.0 * 4.0 * double(n);     // parameters + gradients
   m.optimizer = 2.0 * 4.0 * double(n);  // exp_avg + exp_avg_sq
@@ -270,7 +277,7 @@ int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt)
   const nlohmann::json& identity = loop.identity;
 
   // Arenas padded to ranks equal blocks (ZeRO-1 layout); the micro-batch gradient only when a step has parts.
-  const ShardLayout shard = ShardLayout::make(ParamTensors(cfg, 0).size(), comm.rank(), ranks);
+  const ShardLayout shard = ShardLayout::make(count_params(cfg), comm.rank(), ranks);
   ParamTensors params(cfg, shard.padded()), grads(cfg, shard.padded());
   std::unique_ptr<ParamTensors> part_grads;
   if (par.parts > 1) part_grads = std::make_unique<ParamTensors>(cfg, shard.padded());

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "core/error.h"
@@ -109,6 +110,28 @@ TEST(AdamW, ClipGradNorm) {
   EXPECT_NEAR(global_grad_norm(g), n0, 1e-9);
   EXPECT_NEAR(clip_grad_norm(g, 2.0), n0, 1e-9);
   EXPECT_NEAR(global_grad_norm(g), 2.0, 1e-5);
+}
+
+// ZeRO-1: AdamW over shards of the arena gives the bits of the whole-model update, moments included.
+TEST(AdamW, ShardedUpdatesEqualTheWholeUpdate) {
+  const ModelConfig c = tiny_config();
+  ParamTensors whole(c), sharded(c), g(c);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (size_t i = 0; i < whole.size(); ++i) whole.data()[i] = sharded.data()[i] = nd(rng);
+  const size_t cut = whole.size() / 3 + 17;  // not on a tensor boundary
+  AdamW all(c, {}), lo(c, {}, 0, cut), hi(c, {}, cut, whole.size());
+  EXPECT_EQ(lo.hi(), cut);
+  EXPECT_EQ(hi.lo(), cut);
+  for (int step = 0; step < 3; ++step) {
+    for (size_t i = 0; i < g.size(); ++i) g.data()[i] = nd(rng) * 0.1f;
+    all.update(whole, g, 1e-3);
+    lo.update(sharded, g, 1e-3);
+    hi.update(sharded, g, 1e-3);
+  }
+  ASSERT_EQ(std::memcmp(whole.data(), sharded.data(), whole.size() * sizeof(float)), 0);
+  ASSERT_EQ(std::memcmp(all.exp_avg(), lo.exp_avg(), cut * sizeof(float)), 0);
+  ASSERT_EQ(std::memcmp(all.exp_avg_sq() + cut, hi.exp_avg_sq(), (whole.size() - cut) * sizeof(float)), 0);
 }
 
 }  // namespace
