@@ -184,8 +184,9 @@ Parallelism parallelism(const RunConfig& rc, const TrainOptions& opt) {
   return p;
 }
 
-// grads += w · part, as two passes so the product is rounded before the sum (no fused multiply-add): the
-// accumulated gradient then has the same bits whether its parts were added here or by a 2-rank reduction.
+// grads += w · part, the product rounded before the sum (this file is compiled without FMA contraction; see
+// src/CMakeLists.txt): the accumulated gradient then has the same bits whether its parts were added here or by a
+// 2-rank reduction.
 void accumulate(ParamTensors& grads, ParamTensors& part, double w) {
   float* g = grads.data();
   float* p = part.data();
