@@ -69,7 +69,35 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->Args({2816, 1024, 4})->Args({2816, 1024, 5});
 }
 
+// Prefill shape: M activation rows at once, fast compute (BF16: AVX512-BF16 GEMM; q8_0/q4_0: the int8 VNNI GEMM).
+// Reports ops/s (2·M·N·K) for comparison with the peak of the CPU's dot-product instructions.
+void BM_gemm(benchmark::State& st) {
+  const int64_t N = st.range(0), K = st.range(1), kind = st.range(2), M = st.range(3);
+  const Case& c = weights(N, K);
+  WeightMat W{DType::BF16, c.bf16.data(), N, K};
+  if (kind == 2) W = {DType::Q8_0, c.q8.data(), N, K};
+  if (kind == 3) W = {DType::Q4_0, c.q4.data(), N, K};
+  set_compute(Compute::Fast);
+  std::vector<float> x(size_t(M * K)), y(size_t(M * N));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.1f;
+  for (auto _ : st) {
+    linear(x.data(), M, W, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_compute(Compute::Exact);
+  st.counters["GOPS"] = benchmark::Counter(double(2 * M * N * K) * double(st.iterations()) / 1e9,
+                                           benchmark::Counter::kIsRate);
+  static const char* names[] = {"", "bf16", "q8_0", "q4_0"};
+  st.SetLabel(names[kind]);
+}
+
+void gemm_shapes(benchmark::internal::Benchmark* b) {
+  for (auto [N, K] : {std::pair<int64_t, int64_t>{2816, 1024}, {1024, 2816}, {1024, 1024}})
+    for (int kind : {1, 2, 3}) b->Args({N, K, kind, 512});
+}
+
 }  // namespace
 
+BENCHMARK(BM_gemm)->Apply(gemm_shapes)->ArgNames({"N", "K", "kind", "M"})->UseRealTime()->MinTime(0.3);
 BENCHMARK(BM_matvec)->Apply(shapes)->ArgNames({"N", "K", "kind"})->UseRealTime()->MinTime(0.2);
 BENCHMARK_MAIN();

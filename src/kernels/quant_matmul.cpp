@@ -23,9 +23,10 @@ namespace hyb {
 
 namespace {
 
-// Up to this many rows the int8 matvec (weights read once per 4 rows, from L1 after the first) beats widening
-// the weights to f32 for SGEMM.
-constexpr int64_t kMatvecRows = 32;
+// Activation rows per pass over a weight group: 8 rows keep 8 independent vpdpbusd chains in flight (the
+// instruction's latency is ~5 cycles) and amortise each block's weight loads, nibble unpacking and scale
+// conversion over 8 rows; 8 weight + 8 int32 + 8 f32 accumulator registers fit the 32 zmm registers.
+constexpr int64_t kTileRows = 8;
 
 // Activation rows quantized per 32-block: q (padded to whole blocks with zeros), scale d, and the int32 start
 // value -offset·Σq that cancels the unsigned offset of the stored weights.
@@ -36,26 +37,71 @@ struct QuantActs {
   int64_t nb = 0;
 };
 
+bool detect_vnni() {
+#if HYB_QUANT_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
+bool g_use_vnni = detect_vnni();
+
+// One block of n <= 32 activations -> q (zero-padded to 32), its scale d and Σq.
+inline void quantize_block_scalar(const float* xb, int64_t n, int8_t* qb, float* d, int32_t* sum) {
+  float amax = 0.f;
+  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(xb[i]));
+  const float inv = amax > 0.f ? 127.f / amax : 0.f;
+  int32_t s = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    qb[i] = int8_t(std::nearbyint(xb[i] * inv));
+    s += qb[i];
+  }
+  *d = amax / 127.f;
+  *sum = s;
+}
+
+#if HYB_QUANT_X86
+// The same arithmetic 32 lanes at a time (a full block): |x| max, x·(127/amax) rounded to nearest-even (the
+// default rounding mode, as nearbyint), narrowed to int8 (in range by construction). Bit-identical to the scalar.
+__attribute__((target("avx512f,avx512bw"))) void quantize_block_avx512(const float* xb, int8_t* qb, float* d,
+                                                                       int32_t* sum) {
+  const __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+  const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+  const __m512 inv = _mm512_set1_ps(amax > 0.f ? 127.f / amax : 0.f);
+  const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, inv)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, inv));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(qb), _mm512_cvtepi32_epi8(q0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(qb + 16), _mm512_cvtepi32_epi8(q1));
+  *d = amax / 127.f;
+  *sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+}
+#endif
+
 void quantize_acts(const float* x, int64_t M, int64_t ldx, int64_t K, int offset, QuantActs& a) {
   a.nb = quant_blocks(K);
-  a.q.assign(size_t(M * a.nb * kQuantBlock), 0);
-  a.d.resize(size_t(M * a.nb));
-  a.corr.resize(size_t(M * a.nb));
+  const int64_t nb = a.nb;
+  a.q.assign(size_t(M * nb * kQuantBlock), 0);
+  a.d.resize(size_t(M * nb));
+  a.corr.resize(size_t(M * nb));
+  const bool avx512 = g_use_vnni;  // the scalar kernel (forced or fallback) quantizes with scalar code too
+  // Prompt-sized inputs are quantized by the whole team (each row independently: same bits).
+#pragma omp parallel for schedule(static) if (M * K >= (1 << 16))
   for (int64_t m = 0; m < M; ++m) {
-    for (int64_t b = 0; b < a.nb; ++b) {
+    for (int64_t b = 0; b < nb; ++b) {
       const float* xb = x + m * ldx + b * kQuantBlock;
       const int64_t n = std::min(kQuantBlock, K - b * kQuantBlock);
-      float amax = 0.f;
-      for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(xb[i]));
-      const float d = amax / 127.f, inv = amax > 0.f ? 127.f / amax : 0.f;
-      int8_t* qb = a.q.data() + (m * a.nb + b) * kQuantBlock;
+      int8_t* qb = a.q.data() + (m * nb + b) * kQuantBlock;
       int32_t s = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        qb[i] = int8_t(std::nearbyint(xb[i] * inv));
-        s += qb[i];
-      }
-      a.d[size_t(m * a.nb + b)] = d;
-      a.corr[size_t(m * a.nb + b)] = -offset * s;
+      float* d = &a.d[size_t(m * nb + b)];
+#if HYB_QUANT_X86
+      if (avx512 && n == kQuantBlock) quantize_block_avx512(xb, qb, d, &s);
+      else quantize_block_scalar(xb, n, qb, d, &s);
+#else
+      quantize_block_scalar(xb, n, qb, d, &s);
+#endif
+      a.corr[size_t(m * nb + b)] = -offset * s;
     }
   }
 }
@@ -113,17 +159,22 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void group_vnni(const uin
       for (int j = 0; j < 8; ++j) w[j] = _mm512_loadu_si512(bp + 64 * j);
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc + b * kQuantRows)));
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const size_t xi = size_t((m0 + r) * nb + b);
       const int8_t* xb = a.q.data() + xi * kQuantBlock;
-      __m512i ia = _mm512_set1_epi32(a.corr[xi]);
-      for (int j = 0; j < 8; ++j) {
-        int32_t x4;
-        std::memcpy(&x4, xb + 4 * j, 4);
-        ia = _mm512_dpbusd_epi32(ia, w[j], _mm512_set1_epi32(x4));
+      // Two int32 chains of 4 (even / odd k-quads), so that vpdpbusd's latency is covered; their sum is exact.
+      __m512i ia0 = _mm512_set1_epi32(a.corr[xi]), ia1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int j = 0; j < 8; j += 2) {
+        int32_t x0, x1;
+        std::memcpy(&x0, xb + 4 * j, 4);
+        std::memcpy(&x1, xb + 4 * j + 4, 4);
+        ia0 = _mm512_dpbusd_epi32(ia0, w[j], _mm512_set1_epi32(x0));
+        ia1 = _mm512_dpbusd_epi32(ia1, w[j + 1], _mm512_set1_epi32(x1));
       }
       const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(a.d[xi]));
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia), s, acc[r]);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(ia0, ia1)), s, acc[r]);
     }
   }
   for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + r * kQuantRows, acc[r]);
@@ -132,6 +183,10 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void group_vnni(const uin
 template <bool Q4>
 void group_vnni_rows(const uint8_t* gp, int64_t nb, const QuantActs& a, int64_t m0, int R, float* out) {
   switch (R) {
+    case 8: group_vnni<8, Q4>(gp, nb, a, m0, out); break;
+    case 7: group_vnni<7, Q4>(gp, nb, a, m0, out); break;
+    case 6: group_vnni<6, Q4>(gp, nb, a, m0, out); break;
+    case 5: group_vnni<5, Q4>(gp, nb, a, m0, out); break;
     case 4: group_vnni<4, Q4>(gp, nb, a, m0, out); break;
     case 3: group_vnni<3, Q4>(gp, nb, a, m0, out); break;
     case 2: group_vnni<2, Q4>(gp, nb, a, m0, out); break;
@@ -140,17 +195,11 @@ void group_vnni_rows(const uint8_t* gp, int64_t nb, const QuantActs& a, int64_t 
 }
 #endif
 
-bool detect_vnni() {
-#if HYB_QUANT_X86
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vnni");
-#else
-  return false;
-#endif
-}
 
-bool g_use_vnni = detect_vnni();
+// Exact compute keeps f32 activations (weights widened to f32 for SGEMM) from this many rows up, as before the
+// int8 GEMM existed: logits / eval of a quantized checkpoint see weight rounding only. Decode rows always take the
+// int8 path (that is where quantized weights pay).
+constexpr int64_t kExactMatvecRows = 32;
 
 using GroupFn = void (*)(const uint8_t*, int64_t, const QuantActs&, int64_t, int, float*);
 
@@ -188,10 +237,10 @@ void quant_matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, fl
   const QuantActs& a = acts;  // the thread_local of the calling thread, shared read-only with the team
 #pragma omp parallel for schedule(static)
   for (int64_t g = 0; g < groups; ++g) {
-    float out[4 * kQuantRows];
+    float out[kTileRows * kQuantRows];
     const int64_t n0 = g * kQuantRows, rows = std::min(kQuantRows, N - n0);
-    for (int64_t m0 = 0; m0 < M; m0 += 4) {
-      const int R = int(std::min<int64_t>(4, M - m0));
+    for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
+      const int R = int(std::min<int64_t>(kTileRows, M - m0));
       fn(W.u8() + size_t(g) * gbytes, a.nb, a, m0, R, out);
       for (int r = 0; r < R; ++r) {
         float* yp = y + (m0 + r) * ldy + n0;
@@ -203,7 +252,7 @@ void quant_matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, fl
 }
 
 void quant_linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  if (M <= kMatvecRows) quant_matvec(x, M, ldx, W, y, ldy, beta);
+  if (M <= kExactMatvecRows || compute_mode() == Compute::Fast) quant_matvec(x, M, ldx, W, y, ldy, beta);
   else widened_gemm(x, M, ldx, W, y, ldy, beta, unpack_rows);
 }
 

@@ -124,7 +124,7 @@ TEST_P(QuantFormat, PackUnpackMatchesDisk) {
 TEST_P(QuantFormat, MatvecMatchesDequantizedReference) {
   const DType t = GetParam();
   for (int64_t K : {32, 100, 1024}) {
-    for (int64_t M : {1, 3, 5, 8}) {
+    for (int64_t M : {1, 3, 5, 8, 9, 21}) {  // one 8-row tile, partial tiles, several tiles
       const int64_t N = 45;
       const Quantized q = quantize(t, randn(size_t(N * K), uint64_t(K + M), 0.05f), N, K);
       const auto x = randn(size_t(M * K), uint64_t(7 * K + M));
@@ -175,9 +175,10 @@ TEST_P(QuantFormat, MatvecNearFloatWeights) {
 TEST_P(QuantFormat, VnniMatchesScalar) {
   if (!quant_vnni_supported()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const DType t = GetParam();
-  const int64_t N = 50, K = 200;
+  for (int64_t K : {200, 1024}) {  // a partial last block (scalar quantizer), and full blocks only
+  const int64_t N = 50;
   const Quantized q = quantize(t, randn(size_t(N * K), 21), N, K);
-  for (int64_t M : {1, 2, 3, 4, 7}) {
+  for (int64_t M : {1, 2, 3, 4, 7, 8, 9, 17, 40}) {
     const auto x = randn(size_t(M * K), uint64_t(22 + M));
     std::vector<float> a(size_t(M * N)), b(size_t(M * N));
     set_quant_kernel(QuantKernel::Vnni);
@@ -185,11 +186,42 @@ TEST_P(QuantFormat, VnniMatchesScalar) {
     set_quant_kernel(QuantKernel::Scalar);
     quant_matvec(x.data(), M, K, q.mat(), b.data(), N, 0.f);
     set_quant_kernel(QuantKernel::Auto);
-    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "M " << M << " i " << i;
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "K " << K << " M " << M << " i " << i;
+  }
   }
 }
 
-// Prefill (M > 32) widens weights to f32 and uses SGEMM: matches the dequantized reference to f32 rounding.
+// Fast compute, prompt-sized M: the int8 GEMM (activations quantized per 32-block). Against float64 over the
+// dequantized weights within the int8 rounding bound, and row-wise: each row equals that row computed alone
+// (batch-invariant), so a prompt's logits do not depend on how it is split into forward calls.
+TEST_P(QuantFormat, Int8GemmMatchesReferenceAndIsRowWise) {
+  const DType t = GetParam();
+  const int64_t N = 70, K = 1000, M = 77, ldx = K + 3, ldy = N + 5;
+  const Quantized q = quantize(t, randn(size_t(N * K), 41, 0.05f), N, K);
+  const auto x = randn(size_t(M * ldx), 42);
+  std::vector<float> y(size_t(M * ldy), 0.f), one(static_cast<size_t>(N));
+  set_compute(Compute::Fast);
+  linear(x.data(), M, ldx, q.mat(), y.data(), ldy);
+  for (int64_t m = 0; m < M; ++m) {
+    linear(x.data() + m * ldx, 1, ldx, q.mat(), one.data(), N);
+    for (int64_t n = 0; n < N; ++n) {
+      ASSERT_EQ(y[size_t(m * ldy + n)], one[size_t(n)]) << "row " << m << " col " << n;
+      double ref = 0, bound = 1e-5;
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t k0 = k / 32 * 32;
+        double amax = 0;
+        for (int64_t i = k0; i < std::min(K, k0 + 32); ++i) amax = std::max(amax, std::fabs(double(x[size_t(m * ldx + i)])));
+        ref += double(x[size_t(m * ldx + k)]) * q.deq[size_t(n * K + k)];
+        bound += std::fabs(double(q.deq[size_t(n * K + k)])) * amax / 254.0 * 1.001;
+      }
+      ASSERT_NEAR(y[size_t(m * ldy + n)], ref, bound) << "m " << m << " n " << n;
+    }
+  }
+  set_compute(Compute::Exact);
+}
+
+// Exact compute, prefill (M > 32): weights widened to f32 for SGEMM, activations stay f32: matches the
+// dequantized reference to f32 rounding.
 TEST_P(QuantFormat, GemmMatchesDequantizedReference) {
   const DType t = GetParam();
   const int64_t N = 70, K = 100, M = 41, ldx = K + 3, ldy = N + 5;

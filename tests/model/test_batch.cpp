@@ -145,7 +145,10 @@ TEST(BatchInvariance, QuantizedQ8AndQ4) {
     Weights w = Weights::load(variant_dir(), WeightDType::F32);
     quantize_weights(w, t);
     Model m(std::move(w));
-    check_batch_invariance(m, std::string("variant ") + dtype_name(t));
+    for (Compute mode : {Compute::Exact, Compute::Fast}) {  // fast: the int8 GEMM for prompt-sized rows too
+      ComputeScope scope(mode);
+      check_batch_invariance(m, std::string("variant ") + dtype_name(t) + " " + compute_name(mode));
+    }
   }
 }
 

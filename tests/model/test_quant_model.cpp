@@ -116,6 +116,12 @@ TEST_P(QuantModel, KernelsMatchDequantizedModel) {
   const double e = rel_rms(decode(q, ids, 8, T), fd.data(), fd.size());
   RecordProperty("decode_vs_dequantized_rel_rms", std::to_string(e));
   EXPECT_LT(e, 0.2);
+  // Fast compute: prefill takes the int8 GEMM, with the int8 activation rounding that decode already has.
+  ComputeScope fast(Compute::Fast);
+  const double ef = rel_rms(prefill(q, ids, T), fp.data(), fp.size());
+  RecordProperty("fast_prefill_vs_dequantized_rel_rms", std::to_string(ef));
+  EXPECT_LT(ef, 0.2);
+  EXPECT_GT(ef, 1e-6);  // it really took the int8 path
 }
 
 // quantize_weights (in memory, what `hybrid bench` uses) builds exactly what loading the quantized file builds.
