@@ -1,5 +1,6 @@
 #include "bench/bench_weights.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -38,6 +39,97 @@ std::unique_ptr<BenchWeights> random_bench_weights(const ModelConfig& cfg, uint6
   for (size_t i = 0; i < p.specs().size(); ++i)
     init_values(p.config(), p.specs()[i].name, seed, uint64_t(i + 1), p.tensor(i), p.numel(i));
   bw->weights = p.view();
+  return bw;
+}
+
+namespace {
+
+DType bench_dtype(const std::string& dtype) {
+  if (dtype == "f32") return DType::F32;
+  if (dtype == "bf16") return DType::BF16;
+  if (dtype == "int8" || dtype == "q4") return parse_quant_type(dtype, "--dtype");
+  fail("--dtype ", dtype, ": unknown (f32 | bf16 | int8 | q4)");
+}
+
+size_t matrix_bytes(DType t, int64_t rows, int64_t cols) { return WeightMat{t, nullptr, rows, cols}.bytes(); }
+
+}  // namespace
+
+double bench_weight_bytes(const ModelConfig& cfg, const std::string& dtype) {
+  const DType t = bench_dtype(dtype);
+  double bytes = 0, largest = 0;
+  for (const auto& p : canonical_params(cfg)) {
+    largest = std::max(largest, 4.0 * double(p.numel()));
+    bytes += p.matrix ? double(matrix_bytes(t, p.shape[0], p.shape[1])) : 4.0 * double(p.numel());
+  }
+  return t == DType::F32 ? bytes : bytes + largest;  // one F32 tensor at a time while building
+}
+
+std::unique_ptr<BenchWeights> random_bench_weights(const ModelConfig& cfg, uint64_t seed, const std::string& dtype) {
+  const DType target = bench_dtype(dtype);
+  if (target == DType::F32) return random_bench_weights(cfg, seed);
+  // Tensor by tensor: draw in F32, encode, keep only the encoded copy, so the peak is the model in its dtype plus
+  // one F32 tensor (the 7B in 4-bit fits where its F32 weights would not).
+  auto bw = std::make_unique<BenchWeights>();
+  std::map<std::string, WeightMat> mats;
+  std::map<std::string, const float*> vecs;
+  const auto specs = canonical_params(cfg);
+  std::vector<float> tmp;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const ParamSpec& p = specs[i];
+    tmp.resize(p.numel());
+    init_values(cfg, p.name, seed, uint64_t(i + 1), tmp.data(), int64_t(p.numel()));
+    std::unique_ptr<uint8_t[]> buf;
+    if (p.matrix) {
+      const WeightMat src{DType::F32, tmp.data(), p.shape[0], p.shape[1]};
+      if (is_quant_dtype(target)) {
+        buf = quantize_matrix(target, src);
+      } else {
+        buf = std::make_unique<uint8_t[]>(p.numel() * 2);
+        auto* dst = reinterpret_cast<uint16_t*>(buf.get());
+        for (size_t k = 0; k < p.numel(); ++k) dst[k] = f32_to_bf16(tmp[k]);
+      }
+      mats[p.name] = {target, buf.get(), p.shape[0], p.shape[1]};
+    } else {
+      buf = std::make_unique<uint8_t[]>(p.numel() * sizeof(float));
+      std::memcpy(buf.get(), tmp.data(), p.numel() * sizeof(float));
+      vecs[p.name] = reinterpret_cast<const float*>(buf.get());
+    }
+    bw->owned.push_back(std::move(buf));
+  }
+  // The same views ParamTensors::view() builds, by canonical name.
+  auto mat = [&](const std::string& n) { return mats.at(n); };
+  auto vec = [&](const std::string& n) { return vecs.at(n); };
+  Weights w(cfg);
+  w.matrix_dtype = target;
+  w.embed = mat("model.embed_tokens.weight");
+  w.lm_head = cfg.tie_word_embeddings ? w.embed : mat("lm_head.weight");
+  w.final_norm = vec("model.norm.weight");
+  for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) {
+    const std::string pre = "model.layers." + std::to_string(l) + ".";
+    LayerWeights L;
+    L.kind = cfg.layer_types[size_t(l)];
+    L.post_attn_norm = vec(pre + "post_attention_layernorm.weight");
+    if (L.kind == LayerKind::GDN) {
+      const std::string la = pre + "linear_attn.";
+      L.input_norm = vec(pre + "input_layernorm.weight");
+      L.gdn.q = mat(la + "q_proj.weight"); L.gdn.k = mat(la + "k_proj.weight"); L.gdn.v = mat(la + "v_proj.weight");
+      L.gdn.a = mat(la + "a_proj.weight"); L.gdn.b = mat(la + "b_proj.weight"); L.gdn.g = mat(la + "g_proj.weight");
+      L.gdn.o = mat(la + "o_proj.weight");
+      L.gdn.conv = vec(la + "conv1d.weight"); L.gdn.A_log = vec(la + "A_log"); L.gdn.dt_bias = vec(la + "dt_bias");
+      L.gdn.o_norm = vec(la + "o_norm.weight");
+    } else {
+      const std::string sa = pre + "self_attn.";
+      L.post_ff_norm = vec(pre + "post_feedforward_layernorm.weight");
+      L.attn.q = mat(sa + "q_proj.weight"); L.attn.k = mat(sa + "k_proj.weight");
+      L.attn.v = mat(sa + "v_proj.weight"); L.attn.o = mat(sa + "o_proj.weight");
+      L.attn.q_norm = vec(sa + "q_norm.weight"); L.attn.k_norm = vec(sa + "k_norm.weight");
+    }
+    L.gate = mat(pre + "mlp.gate_proj.weight"); L.up = mat(pre + "mlp.up_proj.weight");
+    L.down = mat(pre + "mlp.down_proj.weight");
+    w.layers.push_back(L);
+  }
+  bw->weights = std::move(w);
   return bw;
 }
 

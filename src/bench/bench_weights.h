@@ -26,6 +26,10 @@ struct BenchWeights {
 
 // The same values `hybrid init --seed seed` writes, held in F32.
 std::unique_ptr<BenchWeights> random_bench_weights(const ModelConfig& cfg, uint64_t seed);
+// The same values built directly in a benchmark dtype ("f32" | "bf16" | "int8" | "q4"), one tensor at a time: peak
+// memory is the model in that dtype plus its largest tensor in F32 (bench_weight_bytes).
+std::unique_ptr<BenchWeights> random_bench_weights(const ModelConfig& cfg, uint64_t seed, const std::string& dtype);
+double bench_weight_bytes(const ModelConfig& cfg, const std::string& dtype);
 std::unique_ptr<BenchWeights> load_bench_weights(const std::string& dir);
 
 // THE place where a benchmark dtype ("f32" | "bf16" | "int8" | "q4") turns into weight matrices: every WeightMat

@@ -225,10 +225,12 @@ int bench_infer(int argc, char** argv, bool decode) {
   if (dtype != "f32" && dtype != "bf16" && dtype != "int8" && dtype != "q4")
     fail("--dtype ", dtype, ": unknown (f32 | bf16 | int8 | q4)");
 
-  // Refuse before allocating: the F32 weights, their converted copy while converting, and the cache must fit.
+  // Refuse before allocating. Random weights are built in their dtype (plus one F32 tensor at a time); a
+  // checkpoint is loaded as stored (counted as F32 here) and then converted.
   size_t nparams = 0;
   for (const auto& p : canonical_params(cfg)) nparams += p.numel();
-  const double need = double(nparams) * (dtype == "f32" ? 4.0 : 6.0) + double(batch) * cache_bytes_for(cfg, context + tokens);
+  const double weights = config.empty() ? double(nparams) * (dtype == "f32" ? 4.0 : 6.0) : bench_weight_bytes(cfg, dtype);
+  const double need = weights + double(batch) * cache_bytes_for(cfg, context + tokens);
   const double avail = available_ram_bytes();
   if (need > 0.9 * avail)
     fail(source, ": context ", context, " + ", tokens, " tokens needs about ", need / 1e9, " GB (cache ",
@@ -236,7 +238,7 @@ int bench_infer(int argc, char** argv, bool decode) {
          " GB are available; lower --context");
 
   Timer setup;
-  auto bw = config.empty() ? load_bench_weights(model_dir) : random_bench_weights(cfg, c.seed);
+  auto bw = config.empty() ? load_bench_weights(model_dir) : random_bench_weights(cfg, c.seed, dtype);
   convert_bench_weights(*bw, dtype);
   Model model(std::move(bw->weights));  // bw keeps owning the converted storage
   const double setup_s = setup.seconds();

@@ -29,6 +29,24 @@ DType config_quant_format(const ModelConfig& cfg, const std::string& where) {
   return t;
 }
 
+std::unique_ptr<uint8_t[]> quantize_matrix(DType type, const WeightMat& m) {
+  const int64_t N = m.rows, K = m.cols, nb = quant_blocks(K), rb = quant_disk_row_bytes(type, K);
+  std::vector<uint8_t> q(size_t(N * rb));
+  std::vector<uint16_t> sc(size_t(N * nb));
+#pragma omp parallel
+  {
+    std::vector<float> row(static_cast<size_t>(K));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < N; ++r) {
+      weight_row_f32(m, r, row.data());
+      quantize_row(type, row.data(), K, q.data() + r * rb, sc.data() + r * nb);
+    }
+  }
+  auto buf = std::make_unique<uint8_t[]>(quant_matrix_bytes(type, N, K));
+  quant_pack(type, q.data(), sc.data(), N, K, buf.get());
+  return buf;
+}
+
 struct WeightQuantizer {
   Weights& w;
   DType type;
@@ -38,20 +56,7 @@ struct WeightQuantizer {
       if (m.dtype != type) fail("quantize_weights: matrix is already ", dtype_name(m.dtype));
       return;
     }
-    const int64_t N = m.rows, K = m.cols, nb = quant_blocks(K), rb = quant_disk_row_bytes(type, K);
-    std::vector<uint8_t> q(size_t(N * rb));
-    std::vector<uint16_t> sc(size_t(N * nb));
-#pragma omp parallel
-    {
-      std::vector<float> row(static_cast<size_t>(K));
-#pragma omp for schedule(static)
-      for (int64_t r = 0; r < N; ++r) {
-        weight_row_f32(m, r, row.data());
-        quantize_row(type, row.data(), K, q.data() + r * rb, sc.data() + r * nb);
-      }
-    }
-    auto buf = std::make_unique<uint8_t[]>(quant_matrix_bytes(type, N, K));
-    quant_pack(type, q.data(), sc.data(), N, K, buf.get());
+    auto buf = quantize_matrix(type, m);
     // Free the old storage when we own it (mapped file pages are released with the checkpoint).
     const void* old = m.data;
     for (auto& a : w.arena_)

@@ -3,6 +3,8 @@
 // kept, the embedding (only its rows are read, so it costs nothing at decode but shrinks the file).
 // Kept in f32: norms, A_log, dt_bias, conv taps (tiny, and precision-sensitive).
 #pragma once
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/dtype.h"
@@ -16,6 +18,9 @@ DType parse_quant_type(const std::string& s, const std::string& what = "--type")
 // The checkpoint's quantization format from config.json "quantization_config" (F32 when absent). Fails on an
 // unknown format or a block size other than 32.
 DType config_quant_format(const ModelConfig& cfg, const std::string& where);
+
+// One matrix (F32 or BF16) in `type`'s memory format (quant_matrix_bytes(type, m.rows, m.cols) bytes).
+std::unique_ptr<uint8_t[]> quantize_matrix(DType type, const WeightMat& m);
 
 // Quantizes `w` in place to `type` (Q8_0 or Q4_0). keep_embedding leaves the embedding in its current dtype (with
 // tied embeddings that also keeps lm_head). Owned f32/bf16 storage of the replaced matrices is freed.

@@ -22,14 +22,16 @@ start() {  # name, extra flags...
     grep -q "listening on" "$W/$name.out" 2>/dev/null && break
     sleep 0.1
   done
-  grep -o "http://[0-9.:]*" "$W/$name.out" || { echo "server $name did not start"; cat "$W/$name.err"; exit 1; }
+  grep -o "http://[0-9.:]*" "$W/$name.out" > "$W/$name.url" || { echo "server $name did not start"; cat "$W/$name.err"; exit 1; }
 }
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-URL_A=$(start a --parallel 8)
-URL_B=$(start b --parallel 8 --cache-mb 0)
-URL_C=$(start c --api-key sekret)
-URL_D=$(start d --parallel 1 --max-queue 0)
+# Started in this shell (not in $(...)), so that pids holds every server for the SIGTERM check and the cleanup.
+start a --parallel 8; URL_A=$(cat "$W/a.url")
+start b --parallel 8 --cache-mb 0; URL_B=$(cat "$W/b.url")
+start c --api-key sekret; URL_C=$(cat "$W/c.url")
+start d --parallel 1 --max-queue 0; URL_D=$(cat "$W/d.url")
+[ ${#pids[@]} -eq 4 ] || { echo "expected 4 server processes, have ${#pids[@]}"; exit 1; }
 
 # Greedy references from the CLI, same prompts as the client test uses.
 PROMPT_SHORT="The quick brown fox"
