@@ -32,13 +32,15 @@ inline void add_weight_dtype(CLI::App& app, std::string& dtype, const char* defa
 }
 
 // --compute: the precision contract (kernels/gemm.h), on every command that runs the model. It only changes
-// products with BF16 weights; F32 weights are always exact and quantized weights always use their int8 path.
+// products with BF16 weights and prompt-sized products with quantized weights; F32 weights are always exact.
 inline void add_compute(CLI::App& app, std::string& mode, const char* default_value) {
   app.add_option("--compute", mode,
-                 "Math for BF16 weights: exact = f32 products, equal to F32 compute on the same weights; fast = "
-                 "activations rounded to bf16 too, AVX512-BF16 dot products with f32 accumulation where the CPU has "
-                 "them (max logit change vs exact measured 0.04-0.1 on BF16 checkpoints; see README 'Precision'). "
-                 "F32 and int8/q4 weights are unaffected")
+                 "Math for BF16 and quantized weights: exact = f32 products, equal to F32 compute on the same "
+                 "(dequantized) weights; fast = BF16: activations rounded to bf16 too, AVX512-BF16 dot products with "
+                 "f32 accumulation where the CPU has them (max logit change vs exact 0.04-0.1 on BF16 checkpoints); "
+                 "int8/q4: prompt rows too get int8 activations per 32-block and VNNI dot products, as decode rows "
+                 "always do (max logit change vs exact 0.07-0.08 on the demo model). See README 'Precision'. F32 "
+                 "weights are unaffected")
       ->default_val(default_value)
       ->check(CLI::IsMember({"exact", "fast"}));
 }

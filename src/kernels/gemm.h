@@ -21,9 +21,9 @@ struct WeightMat {
   }
 };
 
-// The precision contract for products with BF16 weights (F32 weights always go to SGEMM in f32; quantized
-// weights always use their format's int8 path). Exact widens the weights to f32 and multiplies in f32, so results
-// equal F32 compute on the same rounded weights. Fast also rounds the activations to bf16 (round-to-nearest-even)
+// The precision contract for products with BF16 weights (F32 weights always go to SGEMM in f32; for quantized
+// weights see kernels/quant_matmul.h: decode rows always use int8 activations, prompt rows only in Fast). Exact
+// widens the weights to f32 and multiplies in f32, so results equal F32 compute on the same rounded weights. Fast also rounds the activations to bf16 (round-to-nearest-even)
 // and uses AVX512-BF16 dot products (f32 accumulation) where the CPU has them (runtime check; elsewhere Fast is
 // Exact): the panel GEMM for prefill, the row-wise kernel for decode rows (still batch-invariant). Process-wide;
 // every command that runs the model sets it from its --compute option (library default Exact).

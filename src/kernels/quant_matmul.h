@@ -4,8 +4,9 @@
 // scale per 32-block (symmetric, like the weights), then every 16-row weight group is dotted against it in int32
 // with vpdpbusd and scaled per block in f32. Reading 1.06 (Q8_0) or 0.56 (Q4_0) bytes per weight instead of 2 (BF16) is the whole
 // point: decode is bound by weight bandwidth, and the integer dot keeps the unpacking cost below it.
-// Longer prefill (M > 32): each thread widens a tile of weight rows to f32 and runs SGEMM on it (activations
-// stay f32).
+// Prompts (M > 32) in Fast compute take the same path, in tiles of 8 activation rows per weight group (the int8
+// GEMM); in Exact compute each thread widens a tile of weight rows to f32 and runs SGEMM on it (activations stay
+// f32, so logits and eval see weight rounding only). Every row is computed the same way whatever the batch holds.
 //
 // The VNNI kernel is chosen at run time (AVX-512 F/BW/VNNI); the scalar fallback does the same integer sums and
 // the same f32 operations in the same order, so both give bit-identical results.
@@ -18,7 +19,7 @@ namespace hyb {
 
 void quant_linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta);
 
-// The int8-activation matvec path for any M (what quant_linear uses for M <= 32); exposed for tests and benches.
+// The int8-activation path for any M (what quant_linear uses for M <= 32, and for any M in Fast compute).
 void quant_matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta);
 
 enum class QuantKernel { Auto, Scalar, Vnni };

@@ -47,7 +47,9 @@ TEST(Communicator, AllreduceBroadcastBarrier) {
   Communicator& c = world();
   const int N = c.size(), r = c.rank();
   // Under mpirun the MPI backend must be the one in use (a single-process fallback would pass the rest alone).
-  if (const char* n = std::getenv("OMPI_COMM_WORLD_SIZE")) EXPECT_EQ(N, std::atoi(n)) << c.backend();
+  if (const char* n = std::getenv("OMPI_COMM_WORLD_SIZE")) {
+    EXPECT_EQ(N, std::atoi(n)) << c.backend();
+  }
   c.set_bucket_elems(5);
   std::vector<double> x(23);
   for (size_t i = 0; i < x.size(); ++i) x[i] = double(r + 1) * double(i);

@@ -119,6 +119,22 @@ TEST_P(QuantFormat, PackUnpackMatchesDisk) {
   }
 }
 
+// One output in float64 over the dequantized weights, and the bound of the int8 activation rounding: half a block
+// step per element, Σ_k |Wq[n,k]| · amax_b(x) / 254 (plus a little for f32 accumulation).
+std::pair<double, double> int8_reference(const float* x, const float* wq, int64_t K) {
+  double ref = 0, bound = 1e-5;
+  for (int64_t k0 = 0; k0 < K; k0 += 32) {
+    const int64_t k1 = std::min(K, k0 + 32);
+    double amax = 0;
+    for (int64_t k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(double(x[k])));
+    for (int64_t k = k0; k < k1; ++k) {
+      ref += double(x[k]) * wq[k];
+      bound += std::fabs(double(wq[k])) * amax / 254.0 * 1.001;
+    }
+  }
+  return {ref, bound};
+}
+
 // Matvec against float64 sums over the dequantized weights. The only other error is the int8 activation rounding,
 // bounded per element by half its block step: |err| <= Σ_k |Wq[n,k]| · amax_b(x) / 254.
 TEST_P(QuantFormat, MatvecMatchesDequantizedReference) {
@@ -132,15 +148,8 @@ TEST_P(QuantFormat, MatvecMatchesDequantizedReference) {
       linear(x.data(), M, q.mat(), y.data(), 1.f);  // beta = 1 accumulates
       for (int64_t m = 0; m < M; ++m) {
         for (int64_t n = 0; n < N; ++n) {
-          double ref = 0.5, bound = 1e-5;
-          for (int64_t k = 0; k < K; ++k) {
-            const int64_t k0 = k / 32 * 32;
-            double amax = 0;
-            for (int64_t i = k0; i < std::min(K, k0 + 32); ++i) amax = std::max(amax, std::fabs(double(x[size_t(m * K + i)])));
-            ref += double(x[size_t(m * K + k)]) * q.deq[size_t(n * K + k)];
-            bound += std::fabs(double(q.deq[size_t(n * K + k)])) * amax / 254.0 * 1.001;
-          }
-          ASSERT_NEAR(y[size_t(m * N + n)], ref, bound) << "K " << K << " M " << M << " m " << m << " n " << n;
+          const auto [ref, bound] = int8_reference(x.data() + m * K, q.deq.data() + n * K, K);
+          ASSERT_NEAR(y[size_t(m * N + n)], 0.5 + ref, bound) << "K " << K << " M " << M << " m " << m << " n " << n;
         }
       }
     }
@@ -206,14 +215,7 @@ TEST_P(QuantFormat, Int8GemmMatchesReferenceAndIsRowWise) {
     linear(x.data() + m * ldx, 1, ldx, q.mat(), one.data(), N);
     for (int64_t n = 0; n < N; ++n) {
       ASSERT_EQ(y[size_t(m * ldy + n)], one[size_t(n)]) << "row " << m << " col " << n;
-      double ref = 0, bound = 1e-5;
-      for (int64_t k = 0; k < K; ++k) {
-        const int64_t k0 = k / 32 * 32;
-        double amax = 0;
-        for (int64_t i = k0; i < std::min(K, k0 + 32); ++i) amax = std::max(amax, std::fabs(double(x[size_t(m * ldx + i)])));
-        ref += double(x[size_t(m * ldx + k)]) * q.deq[size_t(n * K + k)];
-        bound += std::fabs(double(q.deq[size_t(n * K + k)])) * amax / 254.0 * 1.001;
-      }
+      const auto [ref, bound] = int8_reference(x.data() + m * ldx, q.deq.data() + n * K, K);
       ASSERT_NEAR(y[size_t(m * ldy + n)], ref, bound) << "m " << m << " n " << n;
     }
   }
