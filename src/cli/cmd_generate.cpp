@@ -95,7 +95,7 @@ int run_generate(int argc, char** argv) {
     prompt = parse_id_list(id_list, c.vocab_size);
   }
   std::optional<Tokenizer> tok;
-  if (tok_path.empty() && std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json")) tok_path = dir;
+  tok_path = Tokenizer::default_path(tok_path, dir);
   if (!tok_path.empty()) tok.emplace(Tokenizer::load(tok_path));
   if (o_prompt->count()) {
     if (!tok) fail(dir, ": --prompt needs a tokenizer: the model directory has no tokenizer.json, give --tokenizer");

@@ -25,8 +25,7 @@ struct PostTrainArgs {
     app.add_flag("--skip-bad", skip_bad, "Skip (and count) malformed rows instead of stopping at the first");
   }
   std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) const {
-    std::string path = tokenizer;
-    if (path.empty() && std::filesystem::exists(std::filesystem::path(model_dir) / "tokenizer.json")) path = model_dir;
+    const std::string path = Tokenizer::default_path(tokenizer, model_dir);
     return path.empty() ? nullptr : std::make_unique<Tokenizer>(Tokenizer::load(path));
   }
   PostTrainDataOptions options(int64_t vocab) const {

@@ -74,6 +74,12 @@ Tokenizer Tokenizer::from_hf_json(const std::string& json_path, const std::strin
   }
 }
 
+std::string Tokenizer::default_path(const std::string& path, const std::string& model_dir) {
+  if (!path.empty()) return path;
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::path(model_dir) / "tokenizer.json", ec) ? model_dir : "";
+}
+
 Tokenizer Tokenizer::load(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {

@@ -26,6 +26,9 @@ class Tokenizer {
   // path: a .tiktoken rank file, a tokenizer.json, or a directory holding tokenizer.json (and optionally
   // tokenizer_config.json). A rank file with exactly cl100k's 100256 ranks gets dolma2's added tokens.
   static Tokenizer load(const std::string& path);
+  // The tokenizer a command uses for a model: `path` when given, else the model directory when it holds
+  // tokenizer.json, else "" (none: text input is then an error for the caller to name).
+  static std::string default_path(const std::string& path, const std::string& model_dir);
   static Tokenizer from_tiktoken(const std::string& path);
   static Tokenizer from_hf_json(const std::string& json_path, const std::string& config_path = "");
   Tokenizer(BpeModel model, std::string pattern, std::vector<AddedToken> added, TokenizerConfig config);

@@ -41,7 +41,16 @@ size_t epoch_row(uint64_t seed, size_t n, int64_t pos) {
 namespace {
 
 // FNV-1a of a file's bytes: identifies the data (and the reference weights) in resume checks and the cache key.
+// A run asks for the same files several times (identity, reference cache key); a checkpoint is read once per
+// (path, size, mtime).
 std::string file_hash(const std::string& path) {
+  static std::map<std::string, std::string> memo;
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+  const std::string key = path + "|" + std::to_string(size) + "|" + std::to_string(mtime);
+  if (!ec)
+    if (auto it = memo.find(key); it != memo.end()) return it->second;
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot open");
   uint64_t h = 1469598103934665603ull;
@@ -52,6 +61,7 @@ std::string file_hash(const std::string& path) {
   }
   char s[20];
   std::snprintf(s, sizeof s, "%016llx", static_cast<unsigned long long>(h));
+  if (!ec) memo[key] = s;
   return s;
 }
 
@@ -221,8 +231,7 @@ int posttrain(RunConfig rc, PostTrainKind kind, const TrainOptions& opt) {
     fail(what, ": \"model\" is not used here (the model is init_from's); remove it from the run config");
   if (rc.threads > 0) set_threads(rc.threads);
   const ModelConfig cfg = ModelConfig::load((fs::path(rc.init_from) / "config.json").string());
-  std::string tok_path = rc.tokenizer;
-  if (tok_path.empty() && fs::exists(fs::path(rc.init_from) / "tokenizer.json")) tok_path = rc.init_from;
+  const std::string tok_path = Tokenizer::default_path(rc.tokenizer, rc.init_from);
   std::unique_ptr<Tokenizer> tok;
   if (!tok_path.empty()) tok = std::make_unique<Tokenizer>(Tokenizer::load(tok_path));
   const PostTrainDataOptions dopt = data_options(rc, cfg.vocab_size);
