@@ -12,6 +12,8 @@ APT_PACKAGES=(
 )
 # Distributed training (hybrid train|sft|dpo under mpirun): Open MPI's launcher and headers.
 APT_PACKAGES+=(openmpi-bin libopenmpi-dev)
+# Fuzzing (scripts/fuzz.sh, CMake option HYBRID_FUZZ): clang with libFuzzer's runtime, and clang's OpenMP.
+APT_PACKAGES+=(clang libclang-rt-14-dev libomp-dev)
 # Free text from Debian for the tokenizer tests (Python docs sources, fortunes) and the larger manual agreement
 # check (kernel docs, scripts/tokenizer_corpus_check.sh).
 APT_PACKAGES+=(python3.11-doc fortunes linux-doc-6.1)

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 
+#include "core/json_parse.h"
 #include "core/error.h"
 #include "model/init.h"
 #include "model/quantize.h"
@@ -16,14 +17,7 @@ namespace hyb {
 BenchWeights::~BenchWeights() = default;
 
 ModelConfig load_bench_config(const std::string& path, int64_t vocab_size) {
-  std::ifstream f(path);
-  if (!f) fail(path, ": cannot open");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(f);
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": invalid JSON: ", e.what());
-  }
+  const nlohmann::json j = read_json_file(path, size_t(16) << 20);
   if (!j.is_object()) fail(path, ": expected a JSON object (an HF config.json or a run config)");
   if (j.contains("model")) {
     const int64_t eos = vocab_size > 1 ? vocab_size - 2 : 0, pad = vocab_size > 1 ? vocab_size - 1 : 0;

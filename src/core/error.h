@@ -19,9 +19,12 @@ std::string str(Args&&... args) {
   return os.str();
 }
 
+// Messages quote user data (names, fields); a NUL byte in it would cut what() short, so it is spelled "\0".
+std::string printable_message(std::string msg);
+
 template <class... Args>
 [[noreturn]] void fail(Args&&... args) {
-  throw Error(str(std::forward<Args>(args)...));
+  throw Error(printable_message(str(std::forward<Args>(args)...)));
 }
 
 // Internal invariant (a bug in hybrid.cpp, not bad input): still an exception so tools never abort silently.

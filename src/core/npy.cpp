@@ -1,7 +1,8 @@
 #include "core/npy.h"
 
 #include <cstring>
-#include <regex>
+#include <string_view>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -40,6 +41,83 @@ const char* dtype_to_descr(DType t) {
   }
 }
 
+struct NpyHeader {
+  std::string descr;
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+};
+
+// The header is a Python dict literal: {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), } plus padding.
+// Parsed strictly (keys, quotes, a tuple of non-negative integers) rather than searched with patterns, so a
+// malformed header is an error and never a misread shape.
+NpyHeader parse_header(std::string_view h, const std::string& path) {
+  size_t i = 0;
+  auto bad = [&](const char* why) { fail(path, ": malformed .npy header (", why, " at byte ", i, ")"); };
+  auto ws = [&] {
+    while (i < h.size() && (h[i] == ' ' || h[i] == '\t' || h[i] == '\n' || h[i] == '\r')) ++i;
+  };
+  auto expect = [&](char c, const char* why) {
+    ws();
+    if (i >= h.size() || h[i] != c) bad(why);
+    ++i;
+  };
+  auto quoted = [&] {
+    ws();
+    if (i >= h.size() || (h[i] != '\'' && h[i] != '"')) bad("expected a quoted string");
+    const char q = h[i++];
+    const size_t b = i;
+    while (i < h.size() && h[i] != q) ++i;
+    if (i >= h.size()) bad("unterminated string");
+    return std::string(h.substr(b, i++ - b));
+  };
+  NpyHeader out;
+  bool seen_descr = false, seen_shape = false, seen_order = false;
+  expect('{', "expected '{'");
+  for (;;) {
+    ws();
+    if (i < h.size() && h[i] == '}') break;
+    const std::string key = quoted();
+    expect(':', "expected ':'");
+    ws();
+    if (key == "descr" && !seen_descr) {
+      out.descr = quoted();
+      seen_descr = true;
+    } else if (key == "fortran_order" && !seen_order) {
+      if (h.substr(i, 4) == "True") out.fortran_order = true, i += 4;
+      else if (h.substr(i, 5) == "False") i += 5;
+      else bad("fortran_order must be True or False");
+      seen_order = true;
+    } else if (key == "shape" && !seen_shape) {
+      expect('(', "shape must be a tuple");
+      for (;;) {
+        ws();
+        if (i < h.size() && h[i] == ')') break;
+        const size_t b = i;
+        while (i < h.size() && h[i] >= '0' && h[i] <= '9') ++i;
+        if (i == b) bad("shape entries must be non-negative integers");
+        if (i - b > 12) bad("shape entry is implausibly large");
+        out.shape.push_back(std::stoll(std::string(h.substr(b, i - b))));
+        ws();
+        if (i < h.size() && h[i] == ',') ++i;
+        else if (i >= h.size() || h[i] != ')') bad("expected ',' or ')' in shape");
+      }
+      ++i;
+      seen_shape = true;
+    } else {
+      bad("unexpected or repeated key");
+    }
+    ws();
+    if (i < h.size() && h[i] == ',') ++i;
+    else if (i >= h.size() || h[i] != '}') bad("expected ',' or '}'");
+  }
+  ++i;
+  ws();
+  if (i != h.size()) bad("trailing bytes after the header dict");
+  if (!seen_descr) fail(path, ": .npy header has no 'descr'");
+  if (!seen_shape) fail(path, ": .npy header has no 'shape'");
+  return out;
+}
+
 }  // namespace
 
 NpyArray npy_read(const std::string& path) {
@@ -60,26 +138,18 @@ NpyArray npy_read(const std::string& path) {
     fail(path, ": unsupported .npy format version ", major);
   }
   if (off + hlen > n) fail(path, ": truncated .npy header");
-  std::string h(reinterpret_cast<const char*>(p + off), hlen);
-  std::smatch m;
-  if (!std::regex_search(h, m, std::regex("'descr'\\s*:\\s*'([^']*)'")))
-    fail(path, ": .npy header has no 'descr'");
+  // NumPy itself refuses headers over 10,000 bytes when reading untrusted files; ours are ~120.
+  if (hlen > 10000) fail(path, ": .npy header of ", hlen, " bytes is implausibly large");
+  const NpyHeader h = parse_header(std::string_view(reinterpret_cast<const char*>(p + off), hlen), path);
   NpyArray a;
-  if (!descr_to_dtype(m[1], &a.dtype))
-    fail(path, ": unsupported .npy dtype '", std::string(m[1]), "' (need little-endian int/float)");
-  if (std::regex_search(h, m, std::regex("'fortran_order'\\s*:\\s*True")))
-    fail(path, ": Fortran-order .npy arrays are not supported (save with np.ascontiguousarray)");
-  if (!std::regex_search(h, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
-    fail(path, ": .npy header has no 'shape'");
-  std::string dims = m[1];
-  std::regex num("\\d+");
+  if (!descr_to_dtype(h.descr, &a.dtype))
+    fail(path, ": unsupported .npy dtype '", h.descr, "' (need little-endian int/float)");
+  if (h.fortran_order) fail(path, ": Fortran-order .npy arrays are not supported (save with np.ascontiguousarray)");
   int64_t total = 1;
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it) {
-    const std::string d = it->str();
-    if (d.size() > 12) fail(path, ": .npy shape entry ", d, " is implausibly large");
-    a.shape.push_back(std::stoll(d));
-    if (a.shape.back() > 0 && total > (int64_t(1) << 40) / a.shape.back()) fail(path, ": .npy shape is too large");
-    total *= a.shape.back();
+  for (int64_t d : h.shape) {
+    a.shape.push_back(d);
+    if (d > 0 && total > (int64_t(1) << 40) / d) fail(path, ": .npy shape is too large");
+    total *= d;
   }
   size_t bytes = size_t(a.numel()) * dtype_size(a.dtype);
   if (off + hlen + bytes != n)

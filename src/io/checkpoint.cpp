@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_parse.h"
 #include "core/error.h"
 
 namespace hyb {
@@ -20,24 +21,24 @@ Checkpoint::Checkpoint(const std::string& dir) : dir_(dir) {
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
   std::map<std::string, std::string> weight_map;  // tensor -> shard file name (sharded case)
   if (fs::exists(index)) {
-    std::ifstream f(index);
-    json j;
-    try {
-      j = json::parse(f);
-    } catch (const json::exception& e) {
-      fail(index.string(), ": invalid JSON (", e.what(), ")");
-    }
+    const json j = read_json_file(index.string(), size_t(64) << 20);
     if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
       fail(index.string(), ": missing 'weight_map' object");
     std::set<std::string> names;
     for (auto& [t, file] : j["weight_map"].items()) {
       if (!file.is_string()) fail(index.string(), ": weight_map['", t, "'] must be a file name");
       std::string fn = file.get<std::string>();
-      if (fn.find('/') != std::string::npos || fn == "..")
-        fail(index.string(), ": weight_map['", t, "'] names '", fn, "' outside the checkpoint directory");
+      if (fn.empty() || fn == "." || fn == ".." || fn.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
+        fail(index.string(), ": weight_map[", json_excerpt(t), "] names ", json_excerpt(fn),
+             " outside the checkpoint directory");
       weight_map[t] = fn;
       names.insert(fn);
     }
+    // Released checkpoints have a few dozen shards (the largest public ones ~200); an index naming more is
+    // refused before any file is opened.
+    constexpr size_t kMaxShards = 4096;
+    if (names.size() > kMaxShards)
+      fail(index.string(), ": weight_map names ", names.size(), " shard files (more than ", kMaxShards, ")");
     files_.assign(names.begin(), names.end());
   } else if (fs::exists(fs::path(dir) / "model.safetensors")) {
     files_.push_back("model.safetensors");

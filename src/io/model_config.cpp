@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/json_parse.h"
 #include "core/error.h"
 
 namespace hyb {
@@ -23,16 +24,12 @@ namespace {
 struct Reader {
   const json& j;
   const std::string& where;
+  JsonFields f{j, where};
 
-  [[noreturn]] void bad(const std::string& key, const std::string& kind) const {
-    fail(where, ": field '", key, "' must be ", kind, ", got ", j.at(key).dump());
-  }
-  bool has(const std::string& key) const { return j.contains(key) && !j.at(key).is_null(); }
-  int64_t pos_int(const std::string& key, int64_t def) const {
-    if (!has(key)) return def;
-    const json& v = j.at(key);
-    if (!v.is_number_integer() || v.get<int64_t>() < 1) bad(key, "a positive integer");
-    return v.get<int64_t>();
+  [[noreturn]] void bad(const std::string& key, const std::string& kind) const { f.bad(key, kind); }
+  bool has(const std::string& key) const { return f.has(key); }
+  int64_t pos_int(const std::string& key, int64_t def, int64_t hi = kMaxModelDim) const {
+    return f.integer(key, def, 1, hi);
   }
   double number(const std::string& key, double def, bool positive) const {
     if (!has(key)) return def;
@@ -41,22 +38,19 @@ struct Reader {
       bad(key, positive ? "a positive number" : "a number");
     return v.get<double>();
   }
-  bool boolean(const std::string& key, bool def) const {
-    if (!has(key)) return def;
-    if (!j.at(key).is_boolean()) bad(key, "a boolean");
-    return j.at(key).get<bool>();
-  }
-  std::string string(const std::string& key, const std::string& def) const {
-    if (!has(key)) return def;
-    if (!j.at(key).is_string()) bad(key, "a string");
-    return j.at(key).get<std::string>();
-  }
+  bool boolean(const std::string& key, bool def) const { return f.boolean(key, def); }
+  std::string string(const std::string& key, const std::string& def) const { return f.string(key, def); }
   std::optional<int64_t> opt_id(const std::string& key) const {
     if (!has(key)) return std::nullopt;
     const json& v = j.at(key);
-    if (v.is_array()) return v.empty() ? std::nullopt : std::optional<int64_t>(v[0].get<int64_t>());
-    if (!v.is_number_integer() || v.get<int64_t>() < 0) bad(key, "a non-negative integer");
-    return v.get<int64_t>();
+    int64_t id = 0;
+    if (v.is_array()) {
+      if (v.empty()) return std::nullopt;
+      if (!json_int_in(v[0], 0, kMaxVocab - 1, &id)) bad(key, "a token id or a list of token ids");
+      return id;
+    }
+    if (!json_int_in(v, 0, kMaxVocab - 1, &id)) bad(key, "a token id (a non-negative integer)");
+    return id;
   }
 };
 
@@ -105,10 +99,10 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
   if (act != "silu") fail(where, ": hidden_act '", act, "' is not supported (only 'silu')");
   if (r.boolean("attention_bias", false)) fail(where, ": attention_bias=true is not supported by olmo_hybrid");
 
-  c.vocab_size = r.pos_int("vocab_size", 100352);
+  c.vocab_size = r.pos_int("vocab_size", 100352, kMaxVocab);
   c.hidden_size = r.pos_int("hidden_size", 3840);
   c.intermediate_size = r.pos_int("intermediate_size", 11008);
-  c.num_hidden_layers = r.pos_int("num_hidden_layers", 32);
+  c.num_hidden_layers = r.pos_int("num_hidden_layers", 32, kMaxModelLayers);
   c.num_attention_heads = r.pos_int("num_attention_heads", 30);
   c.num_key_value_heads = r.pos_int("num_key_value_heads", c.num_attention_heads);
   if (c.hidden_size % c.num_attention_heads)
@@ -120,7 +114,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
   c.rms_norm_eps = r.number("rms_norm_eps", 1e-6, true);
   c.tie_word_embeddings = r.boolean("tie_word_embeddings", false);
   c.initializer_range = r.number("initializer_range", 0.02, true);
-  c.max_position_embeddings = r.pos_int("max_position_embeddings", 65536);
+  c.max_position_embeddings = r.pos_int("max_position_embeddings", 65536, INT32_MAX);
   c.rope_theta = effective_rope_theta(j, where);
 
   c.linear_num_key_heads = r.pos_int("linear_num_key_heads", c.num_attention_heads);
@@ -147,8 +141,9 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
     const json& v = j.at("eos_token_id");
     if (v.is_array()) {
       for (auto& e : v) {
-        if (!e.is_number_integer()) fail(where, ": field 'eos_token_id' must hold integers");
-        c.eos_token_ids.push_back(e.get<int64_t>());
+        int64_t id = 0;
+        if (!json_int_in(e, 0, kMaxVocab - 1, &id)) fail(where, ": field 'eos_token_id' must hold token ids");
+        c.eos_token_ids.push_back(id);
       }
     } else {
       c.eos_token_ids.push_back(*c.eos_token_id);
@@ -176,15 +171,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
 }
 
 ModelConfig ModelConfig::load(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) fail(path, ": cannot read config");
-  json j;
-  try {
-    j = json::parse(f);
-  } catch (const json::exception& e) {
-    fail(path, ": invalid JSON (", e.what(), ")");
-  }
-  return from_json(j, path);
+  return from_json(read_json_file(path, size_t(16) << 20), path);
 }
 
 json ModelConfig::resolved_json() const {

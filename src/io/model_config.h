@@ -9,6 +9,12 @@
 
 namespace hyb {
 
+// Upper bounds on what a config may declare (the 7B uses 3840 / 32 layers / 100352): far above any real model, far
+// below where derived sizes (vocab × hidden, layers × matrices) could overflow an int64.
+constexpr int64_t kMaxModelDim = int64_t(1) << 20;   // hidden, intermediate, head counts and dims
+constexpr int64_t kMaxModelLayers = 4096;
+constexpr int64_t kMaxVocab = INT32_MAX;             // ids are int32 everywhere
+
 enum class LayerKind { GDN, Attention };  // "linear_attention" / "full_attention"
 
 struct ModelConfig {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_parse.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 
@@ -31,16 +32,13 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_shar
   for (int i = 7; i >= 0; --i) hlen = hlen << 8 | p[i];
   if (hlen > n - 8) fail(path, ": safetensors header length ", hlen, " runs past the end of the file (", n, " bytes)");
   if (hlen > (100u << 20)) fail(path, ": safetensors header length ", hlen, " is implausibly large");
-  json h;
-  try {
-    h = json::parse(p + 8, p + 8 + hlen);
-  } catch (const json::exception& e) {
-    fail(path, ": safetensors header is not valid JSON (", e.what(), ")");
-  }
+  const json h = parse_json(std::string_view(reinterpret_cast<const char*>(p + 8), size_t(hlen)),
+                            path + ": safetensors header");
   if (!h.is_object()) fail(path, ": safetensors header must be a JSON object");
   const uint8_t* base = p + 8 + hlen;
   const size_t data_size = n - 8 - hlen;
-  for (auto& [name, e] : h.items()) {
+  for (auto& [key, e] : h.items()) {
+    const std::string& name = key;  // a structured binding cannot be captured by the lambda below (clang < 16)
     if (name == "__metadata__") {
       if (e.is_object())
         for (auto& [k, v] : e.items())

@@ -32,6 +32,7 @@ class SafetensorsFile {
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const TensorView* find(const std::string& name) const;
+  const MappedFile& mapping() const { return *file_; }
 
  private:
   std::shared_ptr<MappedFile> file_;

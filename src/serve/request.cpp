@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
+#include "core/json_parse.h"
 #include "serve/api_error.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/utf8.h"
@@ -103,30 +105,35 @@ void check_prompt(GenRequest& r, const ParseContext& ctx) {
 }  // namespace
 
 json parse_body(const std::string& body) {
-  // Refuse absurd nesting before building a tree (no request needs more than a few levels).
-  int depth = 0, max_depth = 0;
-  bool in_str = false, esc = false;
-  for (char ch : body) {
-    if (in_str) {
-      if (esc) esc = false;
-      else if (ch == '\\') esc = true;
-      else if (ch == '"') in_str = false;
-    } else if (ch == '"') {
-      in_str = true;
-    } else if (ch == '[' || ch == '{') {
-      max_depth = std::max(max_depth, ++depth);
-    } else if (ch == ']' || ch == '}') {
-      --depth;
-    }
-  }
-  if (max_depth > 64) throw ApiError(400, "JSON body nested deeper than 64 levels");
-  json j;
+  // Absurd nesting is refused before a tree is built (no request needs more than a few levels).
   try {
-    j = json::parse(body);
-  } catch (const json::parse_error& e) {
-    throw ApiError(400, std::string("malformed JSON body: ") + e.what());
+    return parse_json(body, "request body", 64);
+  } catch (const Error& e) {
+    throw ApiError(400, e.what());
   }
-  return j;
+}
+
+TokenizeRequest parse_tokenize_request(const json& b) {
+  if (!b.is_object()) throw bad("", "the request body must be a JSON object");
+  if (!b.contains("content")) throw bad("content", "'content' must be a string");
+  TokenizeRequest r;
+  r.text = text_field(b["content"], "content");
+  r.special = boolean(b, "add_special", false) || boolean(b, "parse_special", false);
+  return r;
+}
+
+std::vector<int32_t> parse_detokenize_request(const json& b, const Tokenizer& tok) {
+  if (!b.is_object() || !b.contains("tokens") || !b["tokens"].is_array())
+    throw bad("tokens", "'tokens' must be an array of token ids");
+  std::vector<int32_t> ids;
+  ids.reserve(b["tokens"].size());
+  for (const json& t : b["tokens"]) {
+    if (!t.is_number_integer() || (t.is_number_unsigned() && t.get<uint64_t>() > uint64_t(INT32_MAX)) ||
+        t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX || !tok.has_id(int32_t(t.get<int64_t>())))
+      throw bad("tokens", "'tokens' holds an id that is not in the vocabulary");
+    ids.push_back(int32_t(t.get<int64_t>()));
+  }
+  return ids;
 }
 
 GenRequest parse_chat_request(const json& b, const ParseContext& ctx) {

@@ -42,6 +42,14 @@ struct ParseContext {
 // Throws ApiError (400 for bad fields, 404 for an unknown model, context_length_exceeded for long prompts).
 GenRequest parse_chat_request(const nlohmann::json& body, const ParseContext& ctx);
 GenRequest parse_completion_request(const nlohmann::json& body, const ParseContext& ctx);
+// POST /tokenize: {"content": text, "add_special" | "parse_special": bool} (llama-server's names).
+struct TokenizeRequest {
+  std::string text;
+  bool special = false;  // match added tokens such as <|im_start|>
+};
+TokenizeRequest parse_tokenize_request(const nlohmann::json& body);
+// POST /detokenize: {"tokens": [ids]}, every id checked against the tokenizer.
+std::vector<int32_t> parse_detokenize_request(const nlohmann::json& body, const Tokenizer& tok);
 // The body as JSON, or ApiError 400 naming the parse error.
 nlohmann::json parse_body(const std::string& body);
 

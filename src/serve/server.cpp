@@ -271,29 +271,16 @@ int run_server(const ServeOptions& o) {
   });
   svr.Post("/tokenize", [&](const httplib::Request& req, httplib::Response& res) {
     guarded(a, res, [&] {
-      const json b = parse_body(req.body);
+      const TokenizeRequest t = parse_tokenize_request(parse_body(req.body));
       if (!a.tok) throw ApiError(400, "this model has no tokenizer");
-      if (!b.is_object() || !b.contains("content") || !b["content"].is_string())
-        throw ApiError(400, "'content' must be a string", "content");
-      const std::string text = b["content"];
-      if (utf8_find_invalid(text) != std::string::npos) throw ApiError(400, "'content' is not valid UTF-8", "content");
-      const bool special = b.value("add_special", false) || b.value("parse_special", false);
-      send_json(res, 200, {{"tokens", special ? a.tok->encode_with_special(text) : a.tok->encode(text)}});
+      send_json(res, 200, {{"tokens", t.special ? a.tok->encode_with_special(t.text) : a.tok->encode(t.text)}});
     });
   });
   svr.Post("/detokenize", [&](const httplib::Request& req, httplib::Response& res) {
     guarded(a, res, [&] {
       const json b = parse_body(req.body);
       if (!a.tok) throw ApiError(400, "this model has no tokenizer");
-      if (!b.is_object() || !b.contains("tokens") || !b["tokens"].is_array())
-        throw ApiError(400, "'tokens' must be an array of token ids", "tokens");
-      std::vector<int32_t> ids;
-      for (const json& t : b["tokens"]) {
-        if (!t.is_number_integer() || t.get<int64_t>() < 0 || !a.tok->has_id(int32_t(t.get<int64_t>())))
-          throw ApiError(400, "'tokens' holds an id that is not in the vocabulary", "tokens");
-        ids.push_back(int32_t(t.get<int64_t>()));
-      }
-      send_json(res, 200, {{"content", utf8_lossy(a.tok->decode(ids))}});
+      send_json(res, 200, {{"content", utf8_lossy(a.tok->decode(parse_detokenize_request(b, *a.tok)))}});
     });
   });
   svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/json_parse.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/read_file.h"
@@ -18,14 +19,7 @@ using nlohmann::json;
 
 namespace {
 
-json parse_file(const std::string& path) {
-  const std::string text = read_file(path);
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
-}
+json parse_file(const std::string& path) { return read_json_file(path); }
 
 bool is_null_or_absent(const json& j, const char* key) { return !j.contains(key) || j[key].is_null(); }
 

@@ -63,8 +63,14 @@ std::string base64_encode(const std::string& in) {
 std::vector<std::string> read_tiktoken_ranks(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot open rank file");
-  std::vector<std::string> tokens;
-  std::vector<uint8_t> seen;
+  // (rank, line, bytes) as read; sorted and checked at the end. Nothing is sized by a rank read from the file (a
+  // line "AA== 1000000000" must not allocate a billion entries).
+  struct Entry {
+    long long rank;
+    size_t line;
+    std::string bytes;
+  };
+  std::vector<Entry> entries;
   std::string line, bytes;
   size_t lineno = 0;
   while (std::getline(in, line)) {
@@ -84,17 +90,18 @@ std::vector<std::string> read_tiktoken_ranks(const std::string& path) {
       used = 0;
     }
     if (used != line.size() - sp - 1 || rank < 0 || rank >= (1 << 30)) fail(path, ":", lineno, ": rank is not a valid integer");
-    if (size_t(rank) >= tokens.size()) {
-      tokens.resize(size_t(rank) + 1);
-      seen.resize(size_t(rank) + 1, 0);
-    }
-    if (seen[size_t(rank)]) fail(path, ":", lineno, ": rank ", rank, " appears twice");
-    seen[size_t(rank)] = 1;
-    tokens[size_t(rank)] = bytes;
+    entries.push_back({rank, lineno, bytes});
   }
-  if (tokens.empty()) fail(path, ": no tokens (empty rank file)");
-  for (size_t r = 0; r < seen.size(); ++r)
-    if (!seen[r]) fail(path, ": rank ", r, " is missing (ranks must be 0..N-1)");
+  if (entries.empty()) fail(path, ": no tokens (empty rank file)");
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.rank < b.rank; });
+  std::vector<std::string> tokens;
+  tokens.reserve(entries.size());
+  for (size_t r = 0; r < entries.size(); ++r) {
+    if (r > 0 && entries[r].rank == entries[r - 1].rank)
+      fail(path, ":", entries[r].line, ": rank ", entries[r].rank, " appears twice");
+    if (entries[r].rank != (long long)r) fail(path, ": rank ", r, " is missing (ranks must be 0..N-1)");
+    tokens.push_back(std::move(entries[r].bytes));
+  }
   return tokens;
 }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_parse.h"
 #include "core/error.h"
 
 namespace hyb {
@@ -175,7 +176,10 @@ std::vector<Row> load(const std::string& path, const PostTrainDataOptions& o, Po
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     try {
-      const json j = json::parse(line, nullptr, true);
+      std::string why;
+      auto parsed = try_parse_json(line, &why);
+      if (!parsed) bad("invalid JSON: " + why);
+      const json j = std::move(*parsed);
       if (!j.is_object()) bad("a row must be a JSON object");
       Row r = parse(j);
       bool truncated = false, keep;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/json_parse.h"
 #include "core/error.h"
 #include "model/weights.h"
 
@@ -16,26 +17,23 @@ namespace fs = std::filesystem;
 namespace {
 
 nlohmann::json read_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) fail(path, ": cannot open");
-  try {
-    return nlohmann::json::parse(f);
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": invalid JSON: ", e.what());
-  }
+  return read_json_file(path, size_t(16) << 20);
 }
 
 // OLMo-style shapes from a width and depth: attention heads of 64 (or hidden/heads), SwiGLU at ~8/3·d rounded up
 // to 16, GDN heads with key dim 0.75·d/heads and value dim 2× that (spec §7's recipe, scaled down).
 nlohmann::json preset(const nlohmann::json& m, const std::string& where) {
-  const std::string kind = m.at("preset").get<std::string>();
-  const int64_t D = m.value("hidden_size", int64_t(256));
-  const int64_t L = m.value("num_hidden_layers", int64_t(8));
-  const int64_t H = m.value("num_attention_heads", std::max<int64_t>(1, D / 64));
-  if (D <= 0 || L <= 0 || H <= 0 || D % H) fail(where, ": model: hidden_size must be a positive multiple of heads");
-  int64_t I = m.value("intermediate_size", int64_t(0));
+  const JsonFields f(m, where + ": model");
+  const std::string kind = f.string("preset", "");
+  // Bounds keep every derived size far from overflow (ModelConfig checks the same limits).
+  const int64_t D = f.integer("hidden_size", 256, 1, kMaxModelDim);
+  const int64_t L = f.integer("num_hidden_layers", 8, 1, kMaxModelLayers);
+  const int64_t H = f.integer("num_attention_heads", std::max<int64_t>(1, D / 64), 1, D);
+  if (D % H) fail(where, ": model: hidden_size must be a positive multiple of heads");
+  int64_t I = f.integer("intermediate_size", 0, 0, kMaxModelDim);
   if (I == 0) I = (D * 8 / 3 + 15) / 16 * 16;
-  const int64_t kd = m.value("linear_key_head_dim", std::max<int64_t>(8, int64_t(0.75 * double(D) / double(H))));
+  const int64_t kd = f.integer("linear_key_head_dim", std::max<int64_t>(8, int64_t(0.75 * double(D) / double(H))), 1,
+                               kMaxModelDim);
   nlohmann::json types = nlohmann::json::array();
   for (int64_t l = 0; l < L; ++l) {
     bool attn;
@@ -54,19 +52,19 @@ nlohmann::json preset(const nlohmann::json& m, const std::string& where) {
           {"intermediate_size", I},
           {"num_hidden_layers", L},
           {"num_attention_heads", H},
-          {"num_key_value_heads", m.value("num_key_value_heads", H)},
+          {"num_key_value_heads", f.integer("num_key_value_heads", H, 1, H)},
           {"layer_types", types},
           {"linear_num_key_heads", H},
           {"linear_num_value_heads", H},
           {"linear_key_head_dim", kd},
           {"linear_value_head_dim", 2 * kd},
           {"linear_conv_kernel_dim", 4},
-          {"linear_allow_neg_eigval", m.value("linear_allow_neg_eigval", true)},
+          {"linear_allow_neg_eigval", f.boolean("linear_allow_neg_eigval", true)},
           {"rms_norm_eps", 1e-6},
           {"initializer_range", 0.02},
           {"rope_parameters", {{"rope_theta", rope}, {"rope_type", "default"}}},
-          {"max_position_embeddings", m.value("max_position_embeddings", int64_t(4096))},
-          {"tie_word_embeddings", m.value("tie_word_embeddings", false)}};
+          {"max_position_embeddings", f.integer("max_position_embeddings", 4096, 1, INT32_MAX)},
+          {"tie_word_embeddings", f.boolean("tie_word_embeddings", false)}};
 }
 
 }  // namespace
@@ -83,7 +81,7 @@ ModelConfig resolve_model(const nlohmann::json& model, const std::string& run_pa
     j = preset(model, run_path);
     // Baselines at matched size: without an explicit intermediate_size, the transformer and GDN presets get the
     // SwiGLU width that brings their parameter count closest to the hybrid preset of the same width and depth.
-    const std::string kind = model["preset"].get<std::string>();
+    const std::string kind = JsonFields(model, run_path + ": model").string("preset", "");
     if (kind != "hybrid" && !model.contains("intermediate_size")) {
       auto count = [&](nlohmann::json c) {
         c["vocab_size"] = vocab_size;
@@ -98,8 +96,17 @@ ModelConfig resolve_model(const nlohmann::json& model, const std::string& run_pa
       nlohmann::json h = model;
       h["preset"] = "hybrid";
       const int64_t target = count(preset(h, run_path));
+      // The count is linear in the SwiGLU width: solve for it, then take the best multiple of 16 near the solution
+      // (the same choice as scanning every multiple of 16 up to 16·hidden_size, smallest on ties).
+      const int64_t D = j["hidden_size"].get<int64_t>();
+      j["intermediate_size"] = 16;
+      const int64_t c16 = count(j);
+      j["intermediate_size"] = 32;
+      const int64_t slope = (count(j) - c16) / 16;  // parameters per unit of width
+      const int64_t guess = slope > 0 ? 16 + (target - c16) / slope : 16;
+      const int64_t center = std::clamp<int64_t>(guess / 16 * 16, 16, 16 * D);
       int64_t best = j["intermediate_size"].get<int64_t>(), best_diff = INT64_MAX;
-      for (int64_t I = 16; I <= 16 * j["hidden_size"].get<int64_t>(); I += 16) {
+      for (int64_t I = std::max<int64_t>(16, center - 32); I <= std::min<int64_t>(16 * D, center + 32); I += 16) {
         j["intermediate_size"] = I;
         const int64_t d = std::llabs(count(j) - target);
         if (d < best_diff) best_diff = d, best = I;
@@ -128,57 +135,57 @@ RunConfig RunConfig::load(const std::string& path) {
                                 "checkpoint_interval", "log_interval", "threads", "comment", "init_from",
                                 "tokenizer", "val_data", "epochs", "warmup_ratio", "max_len", "drop_long", "skip_bad",
                                 "pack", "loss", "beta", "label_smoothing", "gamma_ratio", "ref"};
+  const JsonFields f(j, path);
   for (auto it = j.begin(); it != j.end(); ++it)
     if (std::find(std::begin(known), std::end(known), it.key()) == std::end(known))
       fail(path, ": unknown field \"", it.key(), "\"");
-  try {
-    if (!j.contains("model") && !j.contains("init_from"))
-      fail(path, ": missing field \"model\" (or \"init_from\" for post-training)");
-    if (!j.contains("data")) fail(path, ": missing field \"data\"");
-    if (j.contains("model")) r.model = j.at("model");
-    const fs::path base = fs::path(path).parent_path();
-    auto rel = [&](const std::string& p) { return fs::path(p).is_relative() ? (base / p).lexically_normal().string() : p; };
-    r.data = rel(j.at("data").get<std::string>());
-    if (j.contains("out")) r.out = rel(j["out"].get<std::string>());
-    r.steps = j.value("steps", r.steps);
-    r.batch = j.value("batch", r.batch);
-    r.seq_len = j.value("seq_len", r.seq_len);
-    r.lr = j.value("lr", r.lr);
-    r.lr_final_ratio = j.value("lr_final_ratio", r.lr_final_ratio);
-    r.warmup = j.value("warmup", r.warmup);
-    r.schedule = j.value("schedule", r.schedule);
-    r.decay_steps = j.value("decay_steps", r.decay_steps);
-    r.weight_decay = j.value("weight_decay", r.weight_decay);
-    r.beta1 = j.value("beta1", r.beta1);
-    r.beta2 = j.value("beta2", r.beta2);
-    r.eps = j.value("eps", r.eps);
-    r.decay_gdn_gates = j.value("decay_gdn_gates", r.decay_gdn_gates);
-    r.grad_clip = j.value("grad_clip", r.grad_clip);
-    r.z_loss = j.value("z_loss", r.z_loss);
-    r.document_boundaries = j.value("document_boundaries", r.document_boundaries);
-    r.seed = j.value("seed", r.seed);
-    r.eval_interval = j.value("eval_interval", r.eval_interval);
-    r.eval_batches = j.value("eval_batches", r.eval_batches);
-    r.checkpoint_interval = j.value("checkpoint_interval", r.checkpoint_interval);
-    r.log_interval = j.value("log_interval", r.log_interval);
-    r.threads = j.value("threads", r.threads);
-    r.steps_given = j.contains("steps");
-    for (auto [field, dst] : {std::pair{"init_from", &r.init_from}, {"tokenizer", &r.tokenizer},
-                              {"val_data", &r.val_data}, {"ref", &r.ref}})
-      if (j.contains(field)) *dst = rel(j[field].get<std::string>());
-    r.epochs = j.value("epochs", r.epochs);
-    r.warmup_ratio = j.value("warmup_ratio", r.warmup_ratio);
-    r.max_len = j.value("max_len", r.max_len);
-    r.drop_long = j.value("drop_long", r.drop_long);
-    r.skip_bad = j.value("skip_bad", r.skip_bad);
-    r.pack = j.value("pack", r.pack);
-    r.loss = j.value("loss", r.loss);
-    r.beta = j.value("beta", r.beta);
-    r.label_smoothing = j.value("label_smoothing", r.label_smoothing);
-    r.gamma_ratio = j.value("gamma_ratio", r.gamma_ratio);
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": wrong type of a field: ", e.what());
-  }
+  if (!j.contains("model") && !j.contains("init_from"))
+    fail(path, ": missing field \"model\" (or \"init_from\" for post-training)");
+  if (!f.has("data")) fail(path, ": missing field \"data\"");
+  if (j.contains("model")) r.model = j.at("model");
+  const fs::path base = fs::path(path).parent_path();
+  auto rel = [&](const std::string& p) { return fs::path(p).is_relative() ? (base / p).lexically_normal().string() : p; };
+  r.data = rel(f.string("data", ""));
+  if (f.has("out")) r.out = rel(f.string("out", r.out));
+  // Types (and int32 where the field is an int) here; value ranges in validate().
+  constexpr int64_t kI32 = INT32_MAX;
+  r.steps = f.integer("steps", r.steps);
+  r.batch = f.integer("batch", r.batch);
+  r.seq_len = f.integer("seq_len", r.seq_len);
+  r.lr = f.number("lr", r.lr);
+  r.lr_final_ratio = f.number("lr_final_ratio", r.lr_final_ratio);
+  r.warmup = f.integer("warmup", r.warmup);
+  r.schedule = f.string("schedule", r.schedule);
+  r.decay_steps = f.integer("decay_steps", r.decay_steps);
+  r.weight_decay = f.number("weight_decay", r.weight_decay);
+  r.beta1 = f.number("beta1", r.beta1);
+  r.beta2 = f.number("beta2", r.beta2);
+  r.eps = f.number("eps", r.eps);
+  r.decay_gdn_gates = f.boolean("decay_gdn_gates", r.decay_gdn_gates);
+  r.grad_clip = f.number("grad_clip", r.grad_clip);
+  r.z_loss = f.number("z_loss", r.z_loss);
+  r.document_boundaries = f.boolean("document_boundaries", r.document_boundaries);
+  if (f.has("seed"))  // the full uint64 range, as the --seed flag takes
+    r.seed = j["seed"].is_number_unsigned() ? j["seed"].get<uint64_t>() : uint64_t(f.integer("seed", 0, 0));
+  r.eval_interval = f.integer("eval_interval", r.eval_interval);
+  r.eval_batches = f.integer("eval_batches", r.eval_batches);
+  r.checkpoint_interval = f.integer("checkpoint_interval", r.checkpoint_interval);
+  r.log_interval = f.integer("log_interval", r.log_interval);
+  r.threads = int(f.integer("threads", r.threads, -kI32, kI32));
+  r.steps_given = f.has("steps");
+  for (auto [field, dst] : {std::pair{"init_from", &r.init_from}, {"tokenizer", &r.tokenizer},
+                            {"val_data", &r.val_data}, {"ref", &r.ref}})
+    if (f.has(field)) *dst = rel(f.string(field, ""));
+  r.epochs = f.integer("epochs", r.epochs);
+  r.warmup_ratio = f.number("warmup_ratio", r.warmup_ratio);
+  r.max_len = f.integer("max_len", r.max_len);
+  r.drop_long = f.boolean("drop_long", r.drop_long);
+  r.skip_bad = f.boolean("skip_bad", r.skip_bad);
+  r.pack = f.integer("pack", r.pack);
+  r.loss = f.string("loss", r.loss);
+  r.beta = f.number("beta", r.beta);
+  r.label_smoothing = f.number("label_smoothing", r.label_smoothing);
+  r.gamma_ratio = f.number("gamma_ratio", r.gamma_ratio);
   return r;
 }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "core/json_parse.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/read_file.h"
@@ -237,30 +238,45 @@ TokenData TokenData::open(const std::string& dir) {
   if (!fs::exists(mpath))
     fail(mpath.string(), ": missing (not a prepared data directory; run `hybrid prepare`, which writes it last)");
   try {
-    d.manifest_ = nlohmann::json::parse(read_file(mpath.string()));
-    if (d.manifest_.value("format", "") != kFormat) fail(mpath.string(), ": format is not ", kFormat);
-    d.vocab_size_ = d.manifest_.at("vocab_size").get<int32_t>();
-    d.eos_id_ = d.manifest_.at("eos_token_id").get<int32_t>();
-    d.pad_id_ = d.manifest_.value("pad_token_id", -1);
-    const std::string dtype = d.manifest_.at("dtype").get<std::string>();
+    d.manifest_ = read_json_file(mpath.string(), size_t(64) << 20);
+    const JsonFields m(d.manifest_, mpath.string());
+    if (m.string("format", "") != kFormat) fail(mpath.string(), ": format is not ", kFormat);
+    if (!m.has("vocab_size") || !m.has("eos_token_id")) fail(mpath.string(), ": vocab_size and eos_token_id are required");
+    d.vocab_size_ = int32_t(m.integer("vocab_size", 0, 1, INT32_MAX));
+    d.eos_id_ = int32_t(m.integer("eos_token_id", 0, 0, d.vocab_size_ - 1));
+    d.pad_id_ = int32_t(m.integer("pad_token_id", -1, -1, d.vocab_size_ - 1));
+    const std::string dtype = m.string("dtype", "");
     if (dtype != "uint16" && dtype != "uint32") fail(mpath.string(), ": dtype must be uint16 or uint32, got ", dtype);
     const int width = dtype == "uint16" ? 2 : 4;
-    const int64_t record = d.manifest_.value("record", int64_t(0));
-    if (record < 0) fail(mpath.string(), ": record must be >= 0, got ", record);
+    const int64_t record = m.integer("record", 0, 0, INT32_MAX);
+    // Shard paths must stay inside the data directory: plain file names only.
+    auto shard_path = [&](const nlohmann::json& v, const char* what) {
+      if (!v.is_string()) fail(mpath.string(), ": ", what, " must be a file name");
+      const std::string fn = v.get<std::string>();
+      if (fn.empty() || fn == "." || fn == ".." || fn.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
+        fail(mpath.string(), ": ", what, " ", json_excerpt(fn), " is not a file name inside the data directory");
+      return (fs::path(dir) / fn).string();
+    };
     for (auto [name, split] : {std::pair{"train", &d.train_}, {"val", &d.val_}}) {
       split->width_ = width;
       split->record_ = record;
-      const auto& shards = d.manifest_.at(name).at("shards");
-      split->has_labels_ = !shards.empty() && shards[0].contains("labels");
-      for (const auto& sh : d.manifest_.at(name).at("shards")) {
-        const std::string file = (fs::path(dir) / sh.at("file").get<std::string>()).string();
-        const int64_t n = sh.at("tokens").get<int64_t>();
+      if (!d.manifest_.contains(name) || !d.manifest_[name].is_object() || !d.manifest_[name].contains("shards") ||
+          !d.manifest_[name]["shards"].is_array())
+        fail(mpath.string(), ": '", name, ".shards' must be a list");
+      const auto& shards = d.manifest_[name]["shards"];
+      if (shards.size() > 100000) fail(mpath.string(), ": '", name, ".shards' lists ", shards.size(), " files");
+      split->has_labels_ = !shards.empty() && shards[0].is_object() && shards[0].contains("labels");
+      for (const auto& sh : shards) {
+        const JsonFields sf(sh, mpath.string() + ": " + name + ".shards[]");
+        const std::string file = shard_path(sh.contains("file") ? sh["file"] : nlohmann::json(), "shard 'file'");
+        if (!sf.has("tokens")) sf.bad("tokens", "a token count");
+        const int64_t n = sf.integer("tokens", 0, 0, int64_t(1) << 40);
         if (!fs::exists(file)) fail(file, ": shard listed in manifest.json is missing");
         auto mf = std::make_unique<MappedFile>(file);
         if (int64_t(mf->size()) != n * width)
           fail(file, ": corrupt shard: ", mf->size(), " bytes, manifest says ", n, " ", dtype, " tokens (",
                n * width, " bytes)");
-        if (hex64(shard_checksum(mf->data(), mf->size())) != sh.at("checksum").get<std::string>())
+        if (hex64(shard_checksum(mf->data(), mf->size())) != sf.string("checksum", ""))
           fail(file, ": corrupt shard: checksum does not match manifest.json");
         if (record > 0 && n % record)
           fail(file, ": ", n, " tokens is not a whole number of records of ", record);
@@ -268,12 +284,14 @@ TokenData TokenData::open(const std::string& dir) {
         if (sh.contains("labels") != split->has_labels_)
           fail(file, ": every shard of a split must have labels, or none");
         if (split->has_labels_) {
-          const std::string lfile = (fs::path(dir) / sh.at("labels").at("file").get<std::string>()).string();
+          const JsonFields lf_fields(sh["labels"], mpath.string() + ": " + name + ".shards[].labels");
+          const std::string lfile = shard_path(sh["labels"].contains("file") ? sh["labels"]["file"] : nlohmann::json(),
+                                               "labels 'file'");
           if (!fs::exists(lfile)) fail(lfile, ": labels listed in manifest.json are missing");
           lf = std::make_unique<MappedFile>(lfile);
           if (int64_t(lf->size()) != n * 4)
             fail(lfile, ": corrupt labels: ", lf->size(), " bytes, expected ", n, " int32 (", n * 4, " bytes)");
-          if (hex64(shard_checksum(lf->data(), lf->size())) != sh.at("labels").at("checksum").get<std::string>())
+          if (hex64(shard_checksum(lf->data(), lf->size())) != lf_fields.string("checksum", ""))
             fail(lfile, ": corrupt labels: checksum does not match manifest.json");
         }
         split->tokens_ += n;

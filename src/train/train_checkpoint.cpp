@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/json_parse.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "io/safetensors.h"
@@ -91,10 +92,8 @@ std::string find_checkpoint(const std::string& out_dir) {
 
 TrainState read_train_state(const std::string& ckpt_dir) {
   const fs::path p = fs::path(ckpt_dir) / "trainer_state.json";
-  std::ifstream f(p);
-  if (!f) fail(p.string(), ": cannot open");
+  const nlohmann::json j = read_json_file(p.string(), size_t(16) << 20);
   try {
-    const nlohmann::json j = nlohmann::json::parse(f);
     TrainState st;
     st.step = j.at("step").get<int64_t>();
     st.tokens = j.at("tokens").get<int64_t>();
