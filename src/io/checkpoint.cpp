@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/file_name.h"
 #include "core/json_parse.h"
 #include "core/error.h"
 
@@ -28,7 +29,7 @@ Checkpoint::Checkpoint(const std::string& dir) : dir_(dir) {
     for (auto& [t, file] : j["weight_map"].items()) {
       if (!file.is_string()) fail(index.string(), ": weight_map['", t, "'] must be a file name");
       std::string fn = file.get<std::string>();
-      if (fn.empty() || fn == "." || fn == ".." || fn.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
+      if (!is_plain_file_name(fn))
         fail(index.string(), ": weight_map[", json_excerpt(t), "] names ", json_excerpt(fn),
              " outside the checkpoint directory");
       weight_map[t] = fn;

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "core/file_name.h"
 #include "core/json_parse.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -253,7 +254,7 @@ TokenData TokenData::open(const std::string& dir) {
     auto shard_path = [&](const nlohmann::json& v, const char* what) {
       if (!v.is_string()) fail(mpath.string(), ": ", what, " must be a file name");
       const std::string fn = v.get<std::string>();
-      if (fn.empty() || fn == "." || fn == ".." || fn.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
+      if (!is_plain_file_name(fn))
         fail(mpath.string(), ": ", what, " ", json_excerpt(fn), " is not a file name inside the data directory");
       return (fs::path(dir) / fn).string();
     };
