@@ -1,5 +1,7 @@
-// hybrid eval: perplexity on text or token shards, accuracy on labelled synthetic tasks.
+// hybrid eval: perplexity on text or token shards, accuracy on labelled synthetic tasks, multiple choice.
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <cstdio>
 #include <filesystem>
 
@@ -7,9 +9,11 @@
 
 #include "cli/common.h"
 #include "core/error.h"
+#include "core/atomic_file.h"
 #include "core/read_file.h"
 #include "core/timer.h"
 #include "eval/accuracy.h"
+#include "eval/multiple_choice.h"
 #include "eval/perplexity.h"
 #include "synth/synth_data.h"
 #include "tokenizer/tokenizer.h"
@@ -17,7 +21,7 @@
 
 namespace hyb::cli {
 
-void add_synth_options(CLI::App& app, SynthSpec& s, std::string& task, std::string& answer);
+void add_synth_options(CLI::App& app, SynthSpec& s, std::string& task, std::string& answer, bool with_mc);
 
 namespace {
 
@@ -59,6 +63,99 @@ nlohmann::json accuracy_json(const AccuracyResult& r) {
           {"buckets", b}};
 }
 
+struct McArgs {
+  std::string data, dev, format = "rc", per_item;
+  McEvalOptions opt;
+  bool no_pmi = false;
+};
+
+nlohmann::json num_or_null(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
+
+// Multiple choice: scores every item of a.data and returns the summary (and writes --per-item).
+nlohmann::json eval_mc(const std::string& dir, const McArgs& a, bool quiet) {
+  const Weights w = Weights::load(dir, WeightDType::F32);
+  GradModel gm(w);
+  const int64_t V = w.config().vocab_size;
+  std::vector<McItem> items = load_mc_jsonl(a.data, V);
+  std::unique_ptr<Tokenizer> tok;
+  const fs::path tj = fs::path(dir) / "tokenizer.json";
+  if (fs::exists(tj)) tok = std::make_unique<Tokenizer>(Tokenizer::load(tj.string()));
+  if (tok && tok->vocab_size() > V) fail(tj.string(), ": tokenizer has ", tok->vocab_size(), " ids but the model only ", V);
+  McEvalOptions o = a.opt;
+  o.prompt.format = parse_mc_format(a.format);
+  o.pmi = !a.no_pmi;
+  std::vector<McItem> dev;
+  std::string shots_from = "none";
+  if (!a.dev.empty()) {
+    dev = load_mc_jsonl(a.dev, V);
+    shots_from = a.dev;
+  } else if (o.shots > 0) {
+    // No dev split: the shots are drawn from the data and not scored.
+    if (o.shots >= int64_t(items.size())) fail(a.data, ": --shots ", o.shots, " leaves no item to score (", items.size(), " items); pass --dev");
+    auto idx = draw_shots(items.size(), o.shots, o.seed);
+    std::sort(idx.begin(), idx.end());
+    std::vector<McItem> rest;
+    for (size_t i = 0, k = 0; i < items.size(); ++i) {
+      if (k < idx.size() && idx[k] == i) {
+        dev.push_back(std::move(items[i]));
+        ++k;
+      } else {
+        rest.push_back(std::move(items[i]));
+      }
+    }
+    items = std::move(rest);
+    o.seed = 0;  // dev now holds exactly the drawn shots; any draw of all of them is the same set
+    shots_from = a.data + " (held out)";
+  }
+  Timer clock;
+  double last = 0;
+  const auto scores = score_mc(gm, items, dev, tok.get(), o, [&](size_t done, size_t total) {
+    if (quiet || clock.seconds() - last < 5) return;
+    last = clock.seconds();
+    std::fprintf(stderr, "  %zu/%zu items, %.0f s\n", done, total, last);
+  });
+  const McSummary m = summarize(scores);
+  nlohmann::json acc;
+  for (McNorm n : kMcNorms) acc[mc_norm_name(n)] = num_or_null(m.accuracy[int(n)]);
+  nlohmann::json out = {{"task", "mc"},        {"data", a.data},   {"format", a.format},
+                        {"shots", o.shots},    {"shots_from", shots_from},
+                        {"items", m.items},    {"accuracy", acc},  {"chance", m.chance},
+                        {"answer_bpb", num_or_null(m.bpb)},      {"answer_logp", m.answer_logp},
+                        {"seconds", clock.seconds()}};
+  if (!a.per_item.empty()) {
+    std::string text;
+    for (size_t i = 0; i < scores.size(); ++i) {
+      const McItemScore& s = scores[i];
+      nlohmann::json ch = nlohmann::json::array(), pred;
+      for (const auto& c : s.choices)
+        ch.push_back({{"logp", c.logp}, {"tokens", c.tokens}, {"bytes", c.bytes}, {"chars", c.chars},
+                      {"uncond_logp", num_or_null(c.uncond_logp)}});
+      for (McNorm n : kMcNorms) pred[mc_norm_name(n)] = s.predict(n);
+      text += nlohmann::json{{"id", items[i].id}, {"answer", s.answer}, {"predicted", pred},
+                             {"answer_bpb", num_or_null(s.answer_bpb())}, {"choices", ch}}.dump() + "\n";
+    }
+    AtomicFile f(a.per_item);
+    f.write(text.data(), text.size());
+    f.commit();
+  }
+  return out;
+}
+
+void print_mc(const nlohmann::json& r) {
+  std::printf("%s: %ld items, %s format, %ld-shot (chance %.3f)\n", r["data"].get<std::string>().c_str(),
+              long(r["items"].get<int64_t>()), r["format"].get<std::string>().c_str(), long(r["shots"].get<int64_t>()),
+              r["chance"].get<double>());
+  std::printf("  accuracy:");
+  for (const char* n : {"none", "token", "char", "pmi"}) {
+    const auto& v = r["accuracy"][n];
+    if (v.is_null()) std::printf("  %s -", n);
+    else std::printf("  %s %.4f", n, v.get<double>());
+  }
+  std::printf("\n  correct answer: %.4f bits/byte, mean log-likelihood %.4f | %.1f s\n",
+              r["answer_bpb"].is_null() ? std::nan("") : r["answer_bpb"].get<double>(),
+              r["answer_logp"].get<double>(), r["seconds"].get<double>());
+}
+
 }  // namespace
 
 int run_eval(int argc, char** argv) {
@@ -66,7 +163,10 @@ int run_eval(int argc, char** argv) {
                "tokenizer.json) or --shards DIR (a `hybrid prepare` directory; --split val by default), in windows "
                "of --seq tokens, reporting mean NLL, perplexity, bits per byte and top-1 accuracy of the scored "
                "next tokens. Accuracy: --shards DIR of `hybrid synth` data, or --task with the synth flags to "
-               "generate --examples fresh examples; only answer positions count, bucketed by position.",
+               "generate --examples fresh examples; only answer positions count, bucketed by position. Multiple "
+               "choice (OLMES): --task mc --data FILE.jsonl, scoring each choice's log-likelihood; reports accuracy "
+               "under the normalisations none, token, char and pmi (minus the likelihood after \"Answer:\") and "
+               "the correct answer's bits per byte.",
                argv[0]};
   std::string dir, text, tokenizer, shards, split = "val", dtype = "f32", task, answer;
   PerplexityOptions po;
@@ -87,7 +187,22 @@ int run_eval(int argc, char** argv) {
       ->default_val(0)->check(CLI::NonNegativeNumber);
   app.add_option("--max-tokens", po.max_tokens, "Stop after this many scored tokens (0 = all)")->default_val(0)
       ->check(CLI::NonNegativeNumber);
-  add_synth_options(app, spec, task, answer);
+  add_synth_options(app, spec, task, answer, true);
+  McArgs mc;
+  app.add_option("--data", mc.data, "--task mc: items, JSONL: {\"question\" or \"context\", \"choices\", \"answer\"} or "
+                 "pre-tokenized {\"context_ids\", \"choice_ids\", \"answer\"}");
+  app.add_option("--format", mc.format, "--task mc: rc (cloze: each choice's likelihood as a continuation) or mc "
+                 "(choices listed with letters, the letter scored)")->default_val("rc")->check(CLI::IsMember({"rc", "mc"}));
+  app.add_option("--shots", mc.opt.shots, "--task mc: solved examples before each item, drawn from --dev (or held "
+                 "out of --data)")->default_val(0)->check(CLI::NonNegativeNumber);
+  app.add_option("--dev", mc.dev, "--task mc: items to draw the shots from");
+  app.add_option("--shot-seed", mc.opt.seed, "--task mc: seed of the shot draw")->default_val(mc.opt.seed);
+  app.add_option("--per-item", mc.per_item, "--task mc: write every item's choice scores and predictions (JSONL)");
+  app.add_flag("--no-pmi", mc.no_pmi, "--task mc: skip the unconditional pass (no pmi accuracy; about half the work)");
+  app.add_option("--max-seq-len", mc.opt.prompt.max_len, "--task mc: tokens per scored sequence; longer contexts lose "
+                 "their oldest tokens")->default_val(mc.opt.prompt.max_len)->check(CLI::Range(int64_t(2), int64_t(1) << 30));
+  app.add_option("--pack", mc.opt.pack, "--task mc: tokens per forward pass (sequences packed)")
+      ->default_val(mc.opt.pack)->check(CLI::NonNegativeNumber);
   app.add_option("--examples", examples, "--task: examples to generate")->default_val(examples)
       ->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "--task: seed of the generated examples (training data used 0)")->default_val(1);
@@ -102,6 +217,15 @@ int run_eval(int argc, char** argv) {
   apply_compute(compute);
   const int sources = int(!text.empty()) + int(!shards.empty()) + int(!task.empty());
   if (sources != 1) fail("give exactly one of --text, --shards or --task (see --help)");
+  if (task == "mc") {
+    if (mc.data.empty()) fail("--task mc needs --data FILE.jsonl");
+    if (dtype != "f32") fail("--task mc scores with F32 weights (exact); --dtype ", dtype, " is not supported");
+    const nlohmann::json r = eval_mc(dir, mc, json);
+    if (json) std::printf("%s\n", r.dump().c_str());
+    else print_mc(r);
+    return 0;
+  }
+  if (!mc.data.empty()) fail("--data is for --task mc");
 
   Model model(Weights::load(dir, parse_weight_dtype(dtype)));
   const int64_t V = model.config().vocab_size;

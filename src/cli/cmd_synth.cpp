@@ -8,8 +8,12 @@
 namespace hyb::cli {
 
 // Task flags shared with `hybrid eval --task`.
-void add_synth_options(CLI::App& app, SynthSpec& s, std::string& task, std::string& answer) {
-  app.add_option("--task", task, "mqar | parity | s3 | s5")->check(CLI::IsMember({"mqar", "parity", "s3", "s5"}));
+void add_synth_options(CLI::App& app, SynthSpec& s, std::string& task, std::string& answer, bool with_mc) {
+  if (with_mc)
+    app.add_option("--task", task, "mc (multiple choice: --data) | mqar | parity | s3 | s5 (synthetic accuracy)")
+        ->check(CLI::IsMember({"mc", "mqar", "parity", "s3", "s5"}));
+  else
+    app.add_option("--task", task, "mqar | parity | s3 | s5")->check(CLI::IsMember({"mqar", "parity", "s3", "s5"}));
   app.add_option("--min-len", s.min_len,
                  "Shortest example: group elements (parity/s3/s5) or total tokens incl. BOS (mqar)")
       ->default_val(s.min_len);
@@ -38,7 +42,7 @@ int run_synth(int argc, char** argv) {
   std::string task, answer, out;
   int64_t train = 10000, val = 500;
   uint64_t seed = 0;
-  add_synth_options(app, s, task, answer);
+  add_synth_options(app, s, task, answer, false);
   app.get_option("--task")->required();
   app.add_option("--out", out, "Output data directory")->required();
   app.add_option("--train-examples", train, "Training examples")->default_val(train);

@@ -30,7 +30,7 @@ const json& need(const std::string& path, const json& j, const char* key, const 
 
 // Reads the pre_tokenizer into a split pattern. Accepted: the cl100k layout (Split + ByteLevel without regex),
 // a lone Split (the ByteLevel mapping is implied by the byte-level vocabulary), or GPT-2's ByteLevel(use_regex).
-std::string read_pattern(const std::string& path, const json& pt) {
+std::string read_pattern(const std::string& path, const json& pt, bool* isolated) {
   if (pt.is_null()) fail(path, ": pre_tokenizer is null (byte-level BPE needs a split regex)");
   const std::string type = pt.value("type", "");
   auto byte_level = [&](const json& b) -> bool {  // returns use_regex
@@ -46,6 +46,7 @@ std::string read_pattern(const std::string& path, const json& pt) {
     if (!(behavior == "Removed" && invert) && !(behavior == "Isolated" && !invert))
       fail(path, ": pre_tokenizer.Split behavior '", behavior, "' with invert=", invert,
            " is not supported (expected Removed + invert=true)");
+    *isolated = behavior == "Isolated";
     return pat["Regex"].get<std::string>();
   };
   if (type == "ByteLevel") {
@@ -166,7 +167,7 @@ HfBpeTokenizer read_hf_tokenizer_json(const std::string& path) {
     t.merges.push_back({ia->second, ib->second});
   }
 
-  t.pattern = read_pattern(path, root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json());
+  t.pattern = read_pattern(path, root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json(), &t.isolated);
   if (!is_null_or_absent(root, "decoder") && root["decoder"].value("type", "") != "ByteLevel")
     fail(path, ": decoder type '", root["decoder"].value("type", ""), "' is not supported (expected ByteLevel)");
   return t;
@@ -215,8 +216,8 @@ void write_hf_tokenizer(const std::string& dir, const HfBpeTokenizer& t, const T
               {"pretokenizers",
                json::array({json{{"type", "Split"},
                                  {"pattern", {{"Regex", t.pattern}}},
-                                 {"behavior", "Removed"},
-                                 {"invert", true}},
+                                 {"behavior", t.isolated ? "Isolated" : "Removed"},
+                                 {"invert", !t.isolated}},
                             json{{"type", "ByteLevel"},
                                  {"add_prefix_space", false},
                                  {"trim_offsets", true},

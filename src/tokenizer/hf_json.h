@@ -15,6 +15,7 @@ struct HfBpeTokenizer {
   std::vector<std::pair<int32_t, int32_t>> merges;
   bool ignore_merges = false;
   std::string pattern;  // split regex
+  bool isolated = false;  // Split behavior "Isolated": text between matches is a piece too
   std::vector<AddedToken> added;
 };
 

@@ -1,5 +1,9 @@
 #include "tokenizer/pretokenizer.h"
 
+#include <algorithm>
+
+#include "tokenizer/utf8.h"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -74,7 +78,7 @@ std::string pcre2_compatible_pattern(std::string_view p) {
   return out;
 }
 
-PreTokenizer::PreTokenizer(std::string pattern) : pattern_(std::move(pattern)) {
+PreTokenizer::PreTokenizer(std::string pattern, bool keep_gaps) : pattern_(std::move(pattern)), keep_gaps_(keep_gaps) {
   const std::string compiled = pcre2_compatible_pattern(pattern_);
   int err = 0;
   PCRE2_SIZE off = 0;
@@ -91,7 +95,8 @@ PreTokenizer::PreTokenizer(std::string pattern) : pattern_(std::move(pattern)) {
 
 PreTokenizer::~PreTokenizer() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
 
-PreTokenizer::PreTokenizer(PreTokenizer&& o) noexcept : pattern_(std::move(o.pattern_)), code_(o.code_), jit_(o.jit_) {
+PreTokenizer::PreTokenizer(PreTokenizer&& o) noexcept
+    : pattern_(std::move(o.pattern_)), code_(o.code_), jit_(o.jit_), keep_gaps_(o.keep_gaps_) {
   o.code_ = nullptr;
 }
 
@@ -101,6 +106,7 @@ PreTokenizer& PreTokenizer::operator=(PreTokenizer&& o) noexcept {
     pattern_ = std::move(o.pattern_);
     code_ = o.code_;
     jit_ = o.jit_;
+    keep_gaps_ = o.keep_gaps_;
     o.code_ = nullptr;
   }
   return *this;
@@ -110,7 +116,16 @@ void PreTokenizer::split(std::string_view text, const std::function<void(std::st
   auto* code = static_cast<pcre2_code*>(code_);
   MatchState& st = match_state();
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  PCRE2_SIZE pos = 0;
+  PCRE2_SIZE pos = 0, done = 0;  // text[done, pos) was skipped by empty matches; nothing before done is pending
+  auto gap = [&](size_t end) {
+    if (end <= done) return;
+    if (keep_gaps_) {
+      on_piece(text.substr(done, end - done));
+      return;
+    }
+    fail("the tokenizer's split regex matches none of bytes ", done, "-", end - 1, " of the input (\"",
+         utf8_lossy(text.substr(done, std::min<size_t>(end - done, 24))), "\"): they would be dropped");
+  };
   while (pos < text.size()) {
     const int rc = jit_ ? pcre2_jit_match(code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, st.md, st.mctx)
                         : pcre2_match(code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, st.md, st.mctx);
@@ -122,14 +137,16 @@ void PreTokenizer::split(std::string_view text, const std::function<void(std::st
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.md);
     if (ov[1] == ov[0]) {
-      // Empty match: step one character forward so the scan always progresses.
+      // Empty match: step one character forward so the scan always progresses (the character stays pending).
       pos = ov[1] + 1;
       while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
       continue;
     }
+    gap(ov[0]);
     on_piece(text.substr(ov[0], ov[1] - ov[0]));
-    pos = ov[1];
+    pos = done = ov[1];
   }
+  gap(text.size());
 }
 
 }  // namespace hyb

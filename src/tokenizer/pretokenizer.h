@@ -14,14 +14,17 @@ extern const char* const kGpt2Pattern;
 
 class PreTokenizer {
  public:
-  explicit PreTokenizer(std::string pattern);
+  // keep_gaps: text that no match covers becomes a piece of its own (HF Split behavior "Isolated"); otherwise
+  // such text is an error (HF's "Removed" + invert would drop it silently, and a tokenizer that loses input is
+  // broken, not a tokenizer to imitate). The regexes of real byte-level tokenizers cover every byte.
+  explicit PreTokenizer(std::string pattern, bool keep_gaps = false);
   ~PreTokenizer();
   PreTokenizer(PreTokenizer&& o) noexcept;
   PreTokenizer& operator=(PreTokenizer&& o) noexcept;
   PreTokenizer(const PreTokenizer&) = delete;
   PreTokenizer& operator=(const PreTokenizer&) = delete;
 
-  // Calls on_piece for every match, in order. text must be valid UTF-8 (checked by the caller once: PCRE2 is
+  // Calls on_piece for every match (and gap, with keep_gaps), in order. text must be valid UTF-8 (checked by the caller once: PCRE2 is
   // told not to re-check, which would make splitting quadratic). Thread-safe.
   void split(std::string_view text, const std::function<void(std::string_view)>& on_piece) const;
 
@@ -31,6 +34,7 @@ class PreTokenizer {
   std::string pattern_;
   void* code_ = nullptr;  // pcre2_code_8*
   bool jit_ = false;
+  bool keep_gaps_ = false;
 };
 
 // Rewrites \s and \S into explicit Unicode White_Space classes: tiktoken's Rust regex uses White_Space, while

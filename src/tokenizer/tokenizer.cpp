@@ -13,7 +13,7 @@ namespace hyb {
 namespace fs = std::filesystem;
 
 Tokenizer::Tokenizer(BpeModel model, std::string pattern, std::vector<AddedToken> added, TokenizerConfig config)
-    : model_(std::move(model)), pre_(std::move(pattern)), added_(std::move(added)), config_(std::move(config)) {
+    : model_(std::move(model)), pre_(std::move(pattern), config.split_keeps_gaps), added_(std::move(added)), config_(std::move(config)) {
   vocab_size_ = model_.size();
   for (const auto& a : added_) vocab_size_ = std::max(vocab_size_, a.id + 1);
   added_index_.assign(size_t(vocab_size_), -1);
@@ -63,6 +63,7 @@ Tokenizer Tokenizer::from_hf_json(const std::string& json_path, const std::strin
     fail(json_path, ": ", e.what());
   }
   try {
+    cfg.split_keeps_gaps = h.isolated;
     Tokenizer t(std::move(model), std::move(h.pattern), std::move(h.added), std::move(cfg));
     t.source_ = json_path;
     for (const std::string* name : {&t.config_.eos_token, &t.config_.pad_token, &t.config_.bos_token})

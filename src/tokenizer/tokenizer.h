@@ -19,6 +19,7 @@ namespace hyb {
 struct TokenizerConfig {
   std::string eos_token, pad_token, bos_token;
   std::string chat_template;  // Jinja source as found; rendering uses render_chat (chat_template.h)
+  bool split_keeps_gaps = false;  // pre_tokenizer Split "Isolated": unmatched text is a piece (pretokenizer.h)
 };
 
 class Tokenizer {

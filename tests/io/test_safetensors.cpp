@@ -1,4 +1,6 @@
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <fstream>
 
 #include "core/error.h"
@@ -103,4 +105,28 @@ TEST(Safetensors, UnknownDtype) {
 
 TEST(Safetensors, MissingFile) {
   EXPECT_NE(expect_error("/nonexistent/dir/model.safetensors").find("cannot open"), std::string::npos);
+}
+
+// F16 rounding, checked against the definition rather than against another conversion: every half value converts
+// back to itself, the midpoint between two neighbours rounds to the one with an even mantissa, just past it rounds
+// up, and values past the largest half become inf.
+TEST(Dtype, F32ToF16RoundsToNearestEven) {
+  for (uint32_t h = 0; h < 0x7c00u; ++h) {  // every finite non-negative half
+    const float v = f16_to_f32(uint16_t(h));
+    ASSERT_EQ(f32_to_f16(v), h) << std::hex << h;
+    ASSERT_EQ(f32_to_f16(-v), h | 0x8000u) << std::hex << h;
+    if (h + 1 == 0x7c00u) break;
+    const double mid = (double(v) + double(f16_to_f32(uint16_t(h + 1)))) / 2;  // exact in float
+    const uint16_t even = (h & 1) ? uint16_t(h + 1) : uint16_t(h);
+    ASSERT_EQ(f32_to_f16(float(mid)), even) << std::hex << h;
+    ASSERT_EQ(f32_to_f16(std::nextafter(float(mid), 1e9f)), h + 1) << std::hex << h;
+    ASSERT_EQ(f32_to_f16(std::nextafter(float(mid), 0.f)), h) << std::hex << h;
+  }
+  EXPECT_EQ(f32_to_f16(65520.f), 0x7c00u);  // the midpoint past 65504 rounds to inf
+  EXPECT_EQ(f32_to_f16(65519.99f), 0x7bffu);
+  EXPECT_EQ(f32_to_f16(std::numeric_limits<float>::infinity()), 0x7c00u);
+  EXPECT_EQ(f32_to_f16(1e-8f), 0u);  // below half the smallest subnormal
+  const uint16_t nan = f32_to_f16(std::numeric_limits<float>::quiet_NaN());
+  EXPECT_EQ(nan & 0x7c00u, 0x7c00u);
+  EXPECT_NE(nan & 0x3ffu, 0u);
 }

@@ -258,6 +258,45 @@ TEST(Loaders, MalformedTokenizerJson) {
   }
 }
 
+// Found by fuzz_tokenizer_json: a split regex that covers only part of the text (here: letters) made encode drop
+// the rest silently, so decode(encode(x)) != x. HF's Split "Removed" + invert drops it too; we refuse instead.
+// Split "Isolated" keeps the text between matches as pieces of their own, as HF does (before, it was dropped too).
+TEST(PreTokenizer, TextNoMatchCoversIsRefusedOrIsolated) {
+  std::vector<std::string> pieces;
+  auto collect = [&](std::string_view p) { pieces.emplace_back(p); };
+  PreTokenizer removed("[a-z]+");
+  removed.split("abc", collect);
+  EXPECT_EQ(pieces, (std::vector<std::string>{"abc"}));
+  try {
+    removed.split("ab, cd", collect);
+    ADD_FAILURE() << "dropped text silently";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bytes 2-3"), std::string::npos) << e.what();
+  }
+  pieces.clear();
+  PreTokenizer empty_match("[a-z]*");  // empty matches at ',' and ' ': those characters are gaps as well
+  EXPECT_THROW(empty_match.split("ab, cd", collect), Error);
+  pieces.clear();
+  PreTokenizer isolated("[a-z]+", /*keep_gaps=*/true);
+  isolated.split("ab, cd!", collect);
+  EXPECT_EQ(pieces, (std::vector<std::string>{"ab", ", ", "cd", "!"}));
+
+  TempDir d;
+  const std::string vocab = R"("model": {"type": "BPE", "vocab": {"a": 0, "b": 1, ",": 2, "\u0120": 3}, "merges": []})";
+  auto load = [&](const char* behavior, bool invert) {
+    test::write_file(d / "tokenizer.json",
+                     std::string("{") + vocab + R"(, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "[ab]+"}, "behavior": ")" +
+                         behavior + "\", \"invert\": " + (invert ? "true" : "false") + "}}");
+    return Tokenizer::from_hf_json(d / "tokenizer.json");
+  };
+  const Tokenizer iso = load("Isolated", false);
+  EXPECT_EQ(iso.decode(iso.encode("ab, ba")), "ab, ba");
+  EXPECT_EQ(iso.encode("ab, ba"), (std::vector<int32_t>{0, 1, 2, 3, 1, 0}));
+  const Tokenizer rem = load("Removed", true);
+  EXPECT_EQ(rem.encode("abba"), (std::vector<int32_t>{0, 1, 1, 0}));
+  EXPECT_THROW(rem.encode("ab, ba"), Error);
+}
+
 TEST(Trainer, LearnsMergesAndRoundTrips) {
   TempDir d;
   std::string text;
