@@ -31,7 +31,7 @@ Checkpoint::Checkpoint(const std::string& dir) : dir_(dir) {
       std::string fn = file.get<std::string>();
       if (!is_plain_file_name(fn))
         fail(index.string(), ": weight_map[", json_excerpt(t), "] names ", json_excerpt(fn),
-             " outside the checkpoint directory");
+             ", which is not a plain file name in the checkpoint directory (one component, at most 255 bytes)");
       weight_map[t] = fn;
       names.insert(fn);
     }
@@ -49,7 +49,8 @@ Checkpoint::Checkpoint(const std::string& dir) : dir_(dir) {
 
   for (auto& fn : files_) {
     const std::string path = (fs::path(dir) / fn).string();
-    if (!fs::exists(path)) fail(path, ": shard listed in model.safetensors.index.json does not exist");
+    std::error_code ec;
+    if (!fs::exists(path, ec)) fail(path, ": shard listed in model.safetensors.index.json does not exist");
     shards_.push_back(std::make_unique<SafetensorsFile>(path));
     for (auto& [name, view] : shards_.back()->tensors()) {
       if (!weight_map.empty()) {
