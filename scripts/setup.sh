@@ -20,6 +20,8 @@ APT_PACKAGES+=(python3.11-doc fortunes linux-doc-6.1)
 # English prose for the training demo (scripts/demo-data.sh): Jane Austen's novels (an R data package, read with
 # Rscript) and the Devil's Dictionary.
 APT_PACKAGES+=(r-cran-janeaustenr dict-devil)
+# Multiple-choice benchmarks (scripts/build-mc-benchmarks.py): WordNet 3.0 and the countries/capitals table.
+APT_PACKAGES+=(wordnet-base miscfiles)
 # Node.js may come from another repository (it bundles npm there); only install Debian's when absent.
 command -v node >/dev/null && command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
 

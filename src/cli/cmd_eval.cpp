@@ -1,6 +1,7 @@
 // hybrid eval: perplexity on text or token shards, accuracy on labelled synthetic tasks, multiple choice.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include "cli/common.h"
 #include "core/error.h"
 #include "core/atomic_file.h"
+#include "core/json_parse.h"
 #include "core/read_file.h"
 #include "core/timer.h"
 #include "eval/accuracy.h"
@@ -72,15 +74,19 @@ struct McArgs {
 nlohmann::json num_or_null(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
 
 // Multiple choice: scores every item of a.data and returns the summary (and writes --per-item).
-nlohmann::json eval_mc(const std::string& dir, const McArgs& a, bool quiet) {
-  const Weights w = Weights::load(dir, WeightDType::F32);
-  GradModel gm(w);
-  const int64_t V = w.config().vocab_size;
-  std::vector<McItem> items = load_mc_jsonl(a.data, V);
-  std::unique_ptr<Tokenizer> tok;
+// The model's tokenizer.json, or null when the directory has none (pre-tokenized items only).
+std::unique_ptr<Tokenizer> model_tokenizer(const std::string& dir, int64_t V) {
   const fs::path tj = fs::path(dir) / "tokenizer.json";
-  if (fs::exists(tj)) tok = std::make_unique<Tokenizer>(Tokenizer::load(tj.string()));
-  if (tok && tok->vocab_size() > V) fail(tj.string(), ": tokenizer has ", tok->vocab_size(), " ids but the model only ", V);
+  std::error_code ec;
+  if (!fs::exists(tj, ec)) return nullptr;
+  auto tok = std::make_unique<Tokenizer>(Tokenizer::load(tj.string()));
+  if (tok->vocab_size() > V) fail(tj.string(), ": tokenizer has ", tok->vocab_size(), " ids but the model only ", V);
+  return tok;
+}
+
+nlohmann::json eval_mc(GradModel& gm, const Tokenizer* tok, const McArgs& a, bool quiet) {
+  const int64_t V = gm.config().vocab_size;
+  std::vector<McItem> items = load_mc_jsonl(a.data, V);
   McEvalOptions o = a.opt;
   o.prompt.format = parse_mc_format(a.format);
   o.pmi = !a.no_pmi;
@@ -109,7 +115,7 @@ nlohmann::json eval_mc(const std::string& dir, const McArgs& a, bool quiet) {
   }
   Timer clock;
   double last = 0;
-  const auto scores = score_mc(gm, items, dev, tok.get(), o, [&](size_t done, size_t total) {
+  const auto scores = score_mc(gm, items, dev, tok, o, [&](size_t done, size_t total) {
     if (quiet || clock.seconds() - last < 5) return;
     last = clock.seconds();
     std::fprintf(stderr, "  %zu/%zu items, %.0f s\n", done, total, last);
@@ -154,6 +160,116 @@ void print_mc(const nlohmann::json& r) {
   std::printf("\n  correct answer: %.4f bits/byte, mean log-likelihood %.4f | %.1f s\n",
               r["answer_bpb"].is_null() ? std::nan("") : r["answer_bpb"].get<double>(),
               r["answer_logp"].get<double>(), r["seconds"].get<double>());
+}
+
+
+// One task of a suite: multiple choice on a JSONL file (paths relative to the suite file).
+struct SuiteTask {
+  std::string name, group = "knowledge", primary = "char";
+  McArgs args;
+};
+
+// The built-in suite: the tasks scripts/build-mc-benchmarks.py writes, in OLMES' RC format, 5-shot from each
+// task's dev split, scored per character (OLMES' normalisation for most RC tasks).
+std::vector<SuiteTask> default_suite(const std::string& bench_dir, const McArgs& base) {
+  std::vector<SuiteTask> out;
+  for (const char* name : {"wn_example_cloze", "wn_gloss", "wn_hypernym", "wn_antonym", "capitals"}) {
+    SuiteTask t;
+    t.args = base;
+    t.name = name;
+    t.args.data = (fs::path(bench_dir) / (t.name + ".jsonl")).string();
+    t.args.dev = (fs::path(bench_dir) / (t.name + ".dev.jsonl")).string();
+    t.args.opt.shots = 5;
+    std::error_code ec;
+    if (!fs::exists(t.args.data, ec))
+      fail(t.args.data, ": not found; build the benchmarks with scripts/build-mc-benchmarks.py ", bench_dir,
+           " (or pass --bench-dir)");
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// {"tasks": [{"name", "data", "dev"?, "format"?: "rc"|"mc", "shots"?, "primary"?: none|token|char|pmi,
+//             "group"?: "knowledge"}, ...]}
+std::vector<SuiteTask> load_suite(const std::string& path, const McArgs& base) {
+  const nlohmann::json root = read_json_file(path, size_t(16) << 20);
+  const JsonFields top(root, path);
+  if (!root.contains("tasks") || !root["tasks"].is_array() || root["tasks"].empty())
+    fail(path, ": 'tasks' must be a non-empty array");
+  const fs::path dir = fs::path(path).parent_path();
+  std::vector<SuiteTask> out;
+  for (size_t i = 0; i < root["tasks"].size(); ++i) {
+    const JsonFields f(root["tasks"][i], str(path, ": tasks[", i, "]"));
+    SuiteTask t;
+    t.args = base;
+    t.name = f.string("name", "");
+    if (t.name.empty()) fail(f.where(), ": 'name' must be a non-empty string");
+    const std::string data = f.string("data", "");
+    if (data.empty()) fail(f.where(), ": 'data' must name a JSONL file");
+    t.args.data = (dir / data).string();
+    if (f.has("dev")) t.args.dev = (dir / f.string("dev", "")).string();
+    t.args.format = f.string("format", "rc");
+    if (t.args.format != "rc" && t.args.format != "mc") fail(f.where(), ": 'format' must be rc or mc");
+    t.args.opt.shots = f.integer("shots", 0, 0, 64);
+    t.primary = f.string("primary", t.args.format == "mc" ? "none" : "char");
+    if (t.primary != "none" && t.primary != "token" && t.primary != "char" && t.primary != "pmi")
+      fail(f.where(), ": 'primary' must be none, token, char or pmi");
+    t.group = f.string("group", "knowledge");
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+nlohmann::json run_suite(const std::string& dir, const std::vector<SuiteTask>& tasks, bool quiet) {
+  const Weights w = Weights::load(dir, WeightDType::F32);
+  GradModel gm(w);
+  const auto tok = model_tokenizer(dir, w.config().vocab_size);
+  nlohmann::json rows = nlohmann::json::array();
+  std::map<std::string, std::pair<double, double>> group_sum;  // Σ bpb, Σ primary accuracy
+  std::map<std::string, int> group_n;
+  Timer clock;
+  for (const SuiteTask& t : tasks) {
+    if (!quiet) std::fprintf(stderr, "suite: %s ...\n", t.name.c_str());
+    nlohmann::json r = eval_mc(gm, tok.get(), t.args, quiet);
+    r["name"] = t.name;
+    r["group"] = t.group;
+    r["primary"] = t.primary;
+    const auto& acc = r["accuracy"][t.primary];
+    r["primary_accuracy"] = acc;
+    if (!acc.is_null() && !r["answer_bpb"].is_null()) {
+      group_sum[t.group].first += r["answer_bpb"].get<double>();
+      group_sum[t.group].second += acc.get<double>();
+      ++group_n[t.group];
+    }
+    rows.push_back(std::move(r));
+  }
+  nlohmann::json groups = nlohmann::json::object();
+  for (const auto& [g, sums] : group_sum)
+    groups[g] = {{"tasks", group_n[g]}, {"mean_answer_bpb", sums.first / group_n[g]},
+                 {"mean_primary_accuracy", sums.second / group_n[g]}};
+  return {{"model", dir}, {"tasks", rows}, {"groups", groups}, {"seconds", clock.seconds()}};
+}
+
+void print_suite(const nlohmann::json& r) {
+  std::printf("%-18s %6s %4s %5s %7s  %7s %7s %7s %7s  %8s %6s %7s\n", "task", "items", "fmt", "shots", "chance",
+              "none", "token", "char", "pmi", "bpb", "prim", "s");
+  auto cell = [](const nlohmann::json& v) {
+    if (v.is_null()) return std::string("-");
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4f", v.get<double>());
+    return std::string(b);
+  };
+  for (const auto& t : r["tasks"]) {
+    std::printf("%-18s %6ld %4s %5ld %7.4f  %7s %7s %7s %7s  %8s %6s %7.1f\n", t["name"].get<std::string>().c_str(),
+                long(t["items"].get<int64_t>()), t["format"].get<std::string>().c_str(), long(t["shots"].get<int64_t>()),
+                t["chance"].get<double>(), cell(t["accuracy"]["none"]).c_str(), cell(t["accuracy"]["token"]).c_str(),
+                cell(t["accuracy"]["char"]).c_str(), cell(t["accuracy"]["pmi"]).c_str(), cell(t["answer_bpb"]).c_str(),
+                t["primary"].get<std::string>().c_str(), t["seconds"].get<double>());
+  }
+  for (auto it = r["groups"].begin(); it != r["groups"].end(); ++it)
+    std::printf("%s (%ld tasks): mean correct-answer BPB %.4f, mean primary accuracy %.4f\n", it.key().c_str(),
+                long(it.value()["tasks"].get<int64_t>()), it.value()["mean_answer_bpb"].get<double>(),
+                it.value()["mean_primary_accuracy"].get<double>());
 }
 
 }  // namespace
@@ -201,6 +317,13 @@ int run_eval(int argc, char** argv) {
   app.add_flag("--no-pmi", mc.no_pmi, "--task mc: skip the unconditional pass (no pmi accuracy; about half the work)");
   app.add_option("--max-seq-len", mc.opt.prompt.max_len, "--task mc: tokens per scored sequence; longer contexts lose "
                  "their oldest tokens")->default_val(mc.opt.prompt.max_len)->check(CLI::Range(int64_t(2), int64_t(1) << 30));
+  std::string suite, bench_dir = "mc-benchmarks";
+  app.add_option("--suite", suite, "Run a list of multiple-choice tasks and print one table: a suite JSON file "
+                 "({\"tasks\": [{\"name\", \"data\", \"dev\", \"format\", \"shots\", \"primary\", \"group\"}]}, "
+                 "paths relative to it) or 'default' (the tasks of scripts/build-mc-benchmarks.py in --bench-dir, "
+                 "RC, 5-shot, per-char)");
+  app.add_option("--bench-dir", bench_dir, "--suite default: where scripts/build-mc-benchmarks.py wrote the tasks")
+      ->default_val(bench_dir);
   app.add_option("--pack", mc.opt.pack, "--task mc: tokens per forward pass (sequences packed)")
       ->default_val(mc.opt.pack)->check(CLI::NonNegativeNumber);
   app.add_option("--examples", examples, "--task: examples to generate")->default_val(examples)
@@ -215,12 +338,24 @@ int run_eval(int argc, char** argv) {
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   set_threads(threads);
   apply_compute(compute);
-  const int sources = int(!text.empty()) + int(!shards.empty()) + int(!task.empty());
-  if (sources != 1) fail("give exactly one of --text, --shards or --task (see --help)");
+  const int sources = int(!text.empty()) + int(!shards.empty()) + int(!task.empty()) + int(!suite.empty());
+  if (sources != 1) fail("give exactly one of --text, --shards, --task or --suite (see --help)");
+  if (!suite.empty()) {
+    if (dtype != "f32") fail("--suite scores with F32 weights (exact); --dtype ", dtype, " is not supported");
+    McArgs base = mc;
+    const auto tasks = suite == "default" ? default_suite(bench_dir, base) : load_suite(suite, base);
+    const nlohmann::json r = run_suite(dir, tasks, json);
+    if (json) std::printf("%s\n", r.dump().c_str());
+    else print_suite(r);
+    return 0;
+  }
   if (task == "mc") {
     if (mc.data.empty()) fail("--task mc needs --data FILE.jsonl");
     if (dtype != "f32") fail("--task mc scores with F32 weights (exact); --dtype ", dtype, " is not supported");
-    const nlohmann::json r = eval_mc(dir, mc, json);
+    const Weights w = Weights::load(dir, WeightDType::F32);
+    GradModel gm(w);
+    const auto tok = model_tokenizer(dir, w.config().vocab_size);
+    const nlohmann::json r = eval_mc(gm, tok.get(), mc, json);
     if (json) std::printf("%s\n", r.dump().c_str());
     else print_mc(r);
     return 0;
