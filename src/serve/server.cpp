@@ -222,13 +222,25 @@ int run_server(const ServeOptions& o) {
   if (a.opt.model_name.empty()) a.opt.model_name = "model";
   a.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 
+  constexpr size_t kMaxBodyBytes = size_t(8) << 20;
   httplib::Server svr;
   svr.new_task_queue = [n = o.http_threads] { return new httplib::ThreadPool(size_t(n)); };
-  svr.set_payload_max_length(8u << 20);
+  svr.set_payload_max_length(kMaxBodyBytes);
   svr.set_read_timeout(30, 0);
   svr.set_write_timeout(30, 0);
   svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    // A declared body over the limit is answered now, from the header: cpp-httplib's own 413 comes only after it
+    // has read and discarded the body, which holds a worker for the whole read timeout on a 10 GB claim.
+    if (req.has_header("Content-Length")) {
+      const std::string v = req.get_header_value("Content-Length");
+      if (v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos || std::stoull(v) > kMaxBodyBytes) {
+        a.metrics.count_request(413);
+        send_error(res, ApiError(413, "request body too large (limit 8 MiB)"));
+        res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     if (!a.opt.api_key.empty()) {
       const std::string want = "Bearer " + a.opt.api_key;
       if (req.get_header_value("Authorization") != want) {
