@@ -17,6 +17,8 @@
 #include "eval/accuracy.h"
 #include "eval/multiple_choice.h"
 #include "eval/perplexity.h"
+#include "eval/ruler.h"
+#include "infer/session.h"
 #include "synth/synth_data.h"
 #include "tokenizer/tokenizer.h"
 #include "train/token_shards.h"
@@ -272,6 +274,125 @@ void print_suite(const nlohmann::json& r) {
                 it.value()["mean_primary_accuracy"].get<double>());
 }
 
+
+struct RulerArgs {
+  std::string tasks = "all", lengths = "512,1024,2048", haystack;
+  int64_t examples = 20;
+  bool no_generate = false;
+};
+
+std::vector<int64_t> parse_lengths(const std::string& s) {
+  std::vector<int64_t> out;
+  size_t i = 0;
+  while (i <= s.size()) {
+    const size_t j = std::min(s.find(',', i), s.size());
+    const std::string part = s.substr(i, j - i);
+    if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos)
+      fail("--length: '", part, "' is not a token count (e.g. 512,2048,8192)");
+    out.push_back(std::stoll(part));
+    if (out.back() < 64) fail("--length: ", out.back(), " is below 64 tokens");
+    i = j + 1;
+  }
+  return out;
+}
+
+// RULER: per task and length, forced-choice accuracy (the first target against decoys, by log-likelihood),
+// the right choice's bits per byte, and RULER's string_match_all of a greedy answer.
+nlohmann::json eval_ruler(const std::string& dir, const RulerArgs& a, uint64_t seed, bool quiet) {
+  const Weights w = Weights::load(dir, WeightDType::F32);
+  GradModel gm(w);
+  Model model(&w);
+  const auto tok = model_tokenizer(dir, w.config().vocab_size);
+  if (!tok) fail(dir, ": RULER needs the model's tokenizer.json");
+  if (a.haystack.empty()) fail("--task ruler needs --haystack FILE (real text: the needles hide in it)");
+  const auto sentences = split_sentences(read_file(a.haystack, "--haystack"));
+  std::vector<RulerTask> tasks;
+  if (a.tasks == "all") tasks.assign(std::begin(kRulerTasks), std::end(kRulerTasks));
+  else tasks.push_back(parse_ruler_task(a.tasks));
+  const auto eos = tok->stop_ids(false);
+  nlohmann::json rows = nlohmann::json::array();
+  Timer clock;
+  for (int64_t L : parse_lengths(a.lengths)) {
+    if (L > w.config().max_position_embeddings && !quiet)
+      std::fprintf(stderr, "ruler: length %ld is past the model's max_position_embeddings %ld (extrapolation)\n",
+                   long(L), long(w.config().max_position_embeddings));
+    for (RulerTask t : tasks) {
+      Timer tt;
+      std::vector<McItem> items;
+      double match = 0;
+      int64_t prompt_tokens = 0;
+      std::string too_short;
+      for (int64_t e = 0; e < a.examples && too_short.empty(); ++e) {
+        RulerItem r;
+        try {
+          r = make_ruler_item(t, L, sentences, *tok, seed, uint64_t(e));
+        } catch (const Error& err) {
+          if (std::string(err.what()).find("too short") == std::string::npos) throw;
+          too_short = err.what();  // this task does not fit this length: a row that says so, the rest still run
+          break;
+        }
+        prompt_tokens += r.prompt_tokens;
+        McItem it;
+        it.id = str(ruler_task_name(t), "@", L, "#", e);
+        it.context = r.prompt;
+        it.choices = r.choices;
+        it.answer = r.answer;
+        items.push_back(std::move(it));
+        if (!a.no_generate) {
+          Session s(model);
+          std::vector<float> logits = s.prefill(tok->encode(r.prompt));
+          std::vector<int32_t> out;
+          for (int64_t k = 0; k < r.max_new_tokens; ++k) {
+            const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+            if (std::find(eos.begin(), eos.end(), next) != eos.end()) break;
+            out.push_back(next);
+            logits = s.step(next);
+          }
+          match += string_match_all(tok->decode(out), r.targets);
+        }
+      }
+      if (!too_short.empty()) {
+        if (!quiet) std::fprintf(stderr, "ruler: %s\n", too_short.c_str());
+        rows.push_back({{"task", ruler_task_name(t)}, {"length", L}, {"skipped", too_short}});
+        continue;
+      }
+      McEvalOptions o;
+      o.pmi = false;
+      o.prompt.max_len = L;
+      const McSummary m = summarize(score_mc(gm, items, {}, tok.get(), o));
+      nlohmann::json row = {{"task", ruler_task_name(t)}, {"length", L}, {"examples", a.examples},
+                            {"mean_prompt_tokens", double(prompt_tokens) / double(a.examples)},
+                            {"forced_choice_accuracy", m.accuracy[int(McNorm::None)]}, {"chance", m.chance},
+                            {"answer_bpb", num_or_null(m.bpb)}, {"seconds", tt.seconds()}};
+      row["string_match"] = a.no_generate ? nlohmann::json(nullptr) : nlohmann::json(100.0 * match / double(a.examples));
+      if (!quiet)
+        std::fprintf(stderr, "ruler: %s at %ld tokens: forced choice %.3f, %.1f s\n", ruler_task_name(t), long(L),
+                     m.accuracy[int(McNorm::None)], tt.seconds());
+      rows.push_back(std::move(row));
+    }
+  }
+  return {{"model", dir}, {"task", "ruler"}, {"haystack", a.haystack}, {"seed", seed}, {"rows", rows},
+          {"seconds", clock.seconds()}};
+}
+
+void print_ruler(const nlohmann::json& r) {
+  std::printf("%-16s %7s %8s %8s %7s %8s %8s %7s\n", "task", "length", "prompt", "choice", "chance", "bpb", "match",
+              "s");
+  for (const auto& x : r["rows"]) {
+    if (x.contains("skipped")) {
+      std::printf("%-16s %7ld  skipped: too short for the task's fixed text\n", x["task"].get<std::string>().c_str(),
+                  long(x["length"].get<int64_t>()));
+      continue;
+    }
+    std::printf("%-16s %7ld %8.0f %8.3f %7.3f %8.4f %8s %7.1f\n", x["task"].get<std::string>().c_str(),
+                long(x["length"].get<int64_t>()), x["mean_prompt_tokens"].get<double>(),
+                x["forced_choice_accuracy"].get<double>(), x["chance"].get<double>(),
+                x["answer_bpb"].is_null() ? std::nan("") : x["answer_bpb"].get<double>(),
+                x["string_match"].is_null() ? "-" : str(int(std::round(x["string_match"].get<double>()))).c_str(),
+                x["seconds"].get<double>());
+  }
+}
+
 }  // namespace
 
 int run_eval(int argc, char** argv) {
@@ -317,6 +438,13 @@ int run_eval(int argc, char** argv) {
   app.add_flag("--no-pmi", mc.no_pmi, "--task mc: skip the unconditional pass (no pmi accuracy; about half the work)");
   app.add_option("--max-seq-len", mc.opt.prompt.max_len, "--task mc: tokens per scored sequence; longer contexts lose "
                  "their oldest tokens")->default_val(mc.opt.prompt.max_len)->check(CLI::Range(int64_t(2), int64_t(1) << 30));
+  RulerArgs ra;
+  app.add_option("--ruler-task", ra.tasks, "--task ruler: niah_single | niah_multikey | niah_multivalue | "
+                 "niah_multiquery | vt | cwe | all")->default_val(ra.tasks);
+  app.add_option("--length", ra.lengths, "--task ruler: prompt + answer lengths in tokens, comma-separated")
+      ->default_val(ra.lengths);
+  app.add_option("--haystack", ra.haystack, "--task ruler: real text the needles are hidden in");
+  app.add_flag("--no-generate", ra.no_generate, "--task ruler: forced choice only (skip the greedy answers)");
   std::string suite, bench_dir = "mc-benchmarks";
   app.add_option("--suite", suite, "Run a list of multiple-choice tasks and print one table: a suite JSON file "
                  "({\"tasks\": [{\"name\", \"data\", \"dev\", \"format\", \"shots\", \"primary\", \"group\"}]}, "
@@ -326,7 +454,7 @@ int run_eval(int argc, char** argv) {
       ->default_val(bench_dir);
   app.add_option("--pack", mc.opt.pack, "--task mc: tokens per forward pass (sequences packed)")
       ->default_val(mc.opt.pack)->check(CLI::NonNegativeNumber);
-  app.add_option("--examples", examples, "--task: examples to generate")->default_val(examples)
+  app.add_option("--examples", examples, "--task: examples to generate (ruler: per task and length, default 20)")->default_val(examples)
       ->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "--task: seed of the generated examples (training data used 0)")->default_val(1);
   app.add_option("--bucket", bucket, "Accuracy per range of this many positions (0 = 1/8 of the longest example)")
@@ -347,6 +475,14 @@ int run_eval(int argc, char** argv) {
     const nlohmann::json r = run_suite(dir, tasks, json);
     if (json) std::printf("%s\n", r.dump().c_str());
     else print_suite(r);
+    return 0;
+  }
+  if (task == "ruler") {
+    if (dtype != "f32") fail("--task ruler scores with F32 weights (exact); --dtype ", dtype, " is not supported");
+    ra.examples = app.count("--examples") ? examples : 20;
+    const nlohmann::json r = eval_ruler(dir, ra, seed, json);
+    if (json) std::printf("%s\n", r.dump().c_str());
+    else print_ruler(r);
     return 0;
   }
   if (task == "mc") {

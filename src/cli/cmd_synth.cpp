@@ -10,8 +10,8 @@ namespace hyb::cli {
 // Task flags shared with `hybrid eval --task`.
 void add_synth_options(CLI::App& app, SynthSpec& s, std::string& task, std::string& answer, bool with_mc) {
   if (with_mc)
-    app.add_option("--task", task, "mc (multiple choice: --data) | mqar | parity | s3 | s5 (synthetic accuracy)")
-        ->check(CLI::IsMember({"mc", "mqar", "parity", "s3", "s5"}));
+    app.add_option("--task", task, "mc (multiple choice: --data) | ruler (--haystack) | mqar | parity | s3 | s5 "
+                   "(synthetic accuracy)")->check(CLI::IsMember({"mc", "ruler", "mqar", "parity", "s3", "s5"}));
   else
     app.add_option("--task", task, "mqar | parity | s3 | s5")->check(CLI::IsMember({"mqar", "parity", "s3", "s5"}));
   app.add_option("--min-len", s.min_len,
