@@ -1,11 +1,9 @@
 #include "eval/mc_items.h"
 
-#include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/json_parse.h"
+#include "core/jsonl.h"
 #include "tokenizer/utf8.h"
 
 namespace hyb {
@@ -16,10 +14,7 @@ namespace {
 
 constexpr size_t kMaxChoices = 26;  // letters A-Z in the MC formulation
 
-struct RowError {
-  std::string msg;
-};
-[[noreturn]] void bad(const std::string& m) { throw RowError{m}; }
+[[noreturn]] void bad(const std::string& m) { bad_row(m); }
 
 std::vector<int32_t> ids_of(const json& j, const std::string& field, int64_t V) {
   if (!j.is_array()) bad(str("'", field, "' must be an array of token ids"));
@@ -106,28 +101,14 @@ McFormat parse_mc_format(const std::string& s) {
 }
 
 std::vector<McItem> load_mc_jsonl(const std::string& path, int64_t vocab) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open");
   std::vector<McItem> items;
-  std::string line;
-  int64_t lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      std::string why;
-      auto j = try_parse_json(line, &why);
-      if (!j) bad("invalid JSON: " + why);
-      items.push_back(parse_row(*j, vocab));
-      if (items.back().id.empty()) items.back().id = str(path, ":", lineno);
-      if (!items.empty() && items.front().tokenized() != items.back().tokenized())
-        bad("text and pre-tokenized rows are mixed in one file");
-    } catch (const RowError& e) {
-      fail(path, ":", lineno, ": ", e.msg);
-    } catch (const json::exception& e) {
-      fail(path, ":", lineno, ": ", e.what());
-    }
-  }
+  read_jsonl(path, [&](const json& j, int64_t line) {
+    McItem it = parse_row(j, vocab);
+    if (it.id.empty()) it.id = str(path, ":", line);
+    if (!items.empty() && items.front().tokenized() != it.tokenized())
+      bad("text and pre-tokenized rows are mixed in one file");
+    items.push_back(std::move(it));
+  });
   if (items.empty()) fail(path, ": no items");
   return items;
 }

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/json_parse.h"
+#include "core/jsonl.h"
 #include "core/error.h"
 
 namespace hyb {
@@ -48,10 +48,7 @@ ScoredRow tokenize_chat(const Tokenizer& tok, const std::vector<ChatMessage>& me
 namespace {
 
 // A row failure carries its message; the loader adds FILE:LINE.
-struct RowError {
-  std::string msg;
-};
-[[noreturn]] void bad(const std::string& m) { throw RowError{m}; }
+[[noreturn]] void bad(const std::string& m) { bad_row(m); }
 
 std::vector<int32_t> id_list(const json& j, const char* field, int64_t V) {
   if (!j.contains(field) || !j[field].is_array()) bad(str("'", field, "' must be an array of token ids"));
@@ -166,43 +163,31 @@ template <class Row, class Parse>
 std::vector<Row> load(const std::string& path, const PostTrainDataOptions& o, PostTrainDataStats* stats,
                       Parse parse) {
   if (o.max_len < 2) fail(path, ": max_len must be >= 2, got ", o.max_len);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open");
   PostTrainDataStats st;
   std::vector<Row> rows;
-  std::string line;
-  int64_t lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      std::string why;
-      auto parsed = try_parse_json(line, &why);
-      if (!parsed) bad("invalid JSON: " + why);
-      const json j = std::move(*parsed);
-      if (!j.is_object()) bad("a row must be a JSON object");
-      Row r = parse(j);
-      bool truncated = false, keep;
-      if constexpr (std::is_same_v<Row, PrefRow>) {
-        keep = fit(r.chosen, o, truncated);
-        keep = fit(r.rejected, o, truncated) && keep;
-      } else {
-        keep = fit(r, o, truncated);
-      }
-      st.truncated += truncated && keep;
-      if (!keep) {
-        ++st.dropped;
-        continue;
-      }
-      rows.push_back(std::move(r));
-    } catch (const json::exception& e) {
-      if (!o.skip_bad) fail(path, ":", lineno, ": invalid JSON: ", e.what());
-      ++st.bad;
-    } catch (const RowError& e) {
-      if (!o.skip_bad) fail(path, ":", lineno, ": ", e.msg, " (or pass --skip-bad)");
-      ++st.bad;
-    }
-  }
+  read_jsonl(
+      path,
+      [&](const json& j, int64_t) {
+        if (!j.is_object()) bad("a row must be a JSON object");
+        Row r = parse(j);
+        bool truncated = false, keep;
+        if constexpr (std::is_same_v<Row, PrefRow>) {
+          keep = fit(r.chosen, o, truncated);
+          keep = fit(r.rejected, o, truncated) && keep;
+        } else {
+          keep = fit(r, o, truncated);
+        }
+        st.truncated += truncated && keep;
+        if (!keep) {
+          ++st.dropped;
+          return;
+        }
+        rows.push_back(std::move(r));
+      },
+      [&](int64_t line, const std::string& msg) {
+        if (!o.skip_bad) fail(path, ":", line, ": ", msg, " (or pass --skip-bad)");
+        ++st.bad;
+      });
   st.rows = int64_t(rows.size());
   if (rows.empty()) fail(path, ": no usable rows (", st.summary(), ")");
   if (stats) *stats = st;
