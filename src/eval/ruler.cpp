@@ -145,10 +145,13 @@ RulerItem make_ruler_item(RulerTask task, int64_t length, const std::vector<std:
   RulerItem it;
   const size_t start = std::uniform_int_distribution<size_t>(0, sentences.size() - 1)(rng);
   auto ntok = [&](const std::string& s) { return int64_t(tok.encode(s).size()); };
+  std::vector<std::string> vocab;  // the haystack's words, read once, by the tasks that draw words
+  auto words = [&]() -> const std::vector<std::string>& {
+    if (vocab.empty()) vocab = vocabulary(sentences);
+    return vocab;
+  };
   auto choose_words = [&](size_t k, const std::set<std::string>& avoid) {
-    static thread_local std::vector<std::string> vocab;
-    static thread_local const std::vector<std::string>* vocab_of = nullptr;
-    if (vocab_of != &sentences) vocab = vocabulary(sentences), vocab_of = &sentences;
+    const std::vector<std::string>& vocab = words();
     if (vocab.size() < k + avoid.size() + 8) fail("RULER haystack: too few distinct words (", vocab.size(), ")");
     std::vector<std::string> out;
     std::set<std::string> used = avoid;
@@ -173,7 +176,7 @@ RulerItem make_ruler_item(RulerTask task, int64_t length, const std::vector<std:
     const int common_rep = big ? 30 : 6, rare_rep = big ? 3 : 1;
     const auto common = choose_words(10, {});
     const std::set<std::string> avoid(common.begin(), common.end());
-    const auto rare_pool = choose_words(std::min<size_t>(4000, vocabulary(sentences).size() / 2), avoid);
+    const auto rare_pool = choose_words(std::min<size_t>(4000, words().size() / 2), avoid);
     const std::string head = "Below is a numbered list of words. In these words, some appear more often than others. "
                              "Memorize the ones that appear most often.\n";
     const std::string tail = "\nQuestion: What are the 10 most common words in the above list? Answer: The top 10 "
@@ -193,9 +196,10 @@ RulerItem make_ruler_item(RulerTask task, int64_t length, const std::vector<std:
       return head + list + tail;
     };
     auto fits = [&](int64_t rare) { return ntok(build(rare)) + it.max_new_tokens <= length; };
-    if (!fits(0)) fail("RULER cwe: --length ", length, " is too short for 10 common words");
+    if (!fits(0)) throw RulerTooShort(str("RULER cwe: --length ", length, " is too short for 10 common words"));
     const int64_t rare = largest_fitting(0, std::min<int64_t>(length, int64_t(rare_pool.size())), fits);
-    if (rare < 3) fail("RULER cwe: --length ", length, " leaves room for fewer than 3 rare words");
+    if (rare < 3)
+      throw RulerTooShort(str("RULER cwe: --length ", length, " is too short: room for fewer than 3 rare words"));
     it.prompt = build(rare);
     it.targets = common;
     finish_choices(" " + common[0], {" " + rare_pool[0], " " + rare_pool[1], " " + rare_pool[2]});
@@ -284,7 +288,8 @@ RulerItem make_ruler_item(RulerTask task, int64_t length, const std::vector<std:
     return head + haystack(sentences, start, n, ins) + tail;
   };
   auto fits = [&](int64_t n) { return ntok(build(n)) + it.max_new_tokens <= length; };
-  if (!fits(0)) fail("RULER ", ruler_task_name(task), ": --length ", length, " is too short for the task's own text");
+  if (!fits(0))
+    throw RulerTooShort(str("RULER ", ruler_task_name(task), ": --length ", length, " is too short for the task's own text"));
   const int64_t n = largest_fitting(0, length, fits);  // every sentence is at least one token
   it.prompt = build(n);
   it.prompt_tokens = ntok(it.prompt);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "tokenizer/tokenizer.h"
 
 namespace hyb {
@@ -29,6 +30,12 @@ struct RulerItem {
 
 // The haystack: sentences of real text ("." / "!" / "?" followed by space), each at least 3 words.
 std::vector<std::string> split_sentences(const std::string& text);
+
+// The length cannot hold the task's fixed text (a property of the task and length, not bad input: callers that
+// sweep lengths report the cell as skipped).
+struct RulerTooShort : Error {
+  using Error::Error;
+};
 
 // Item `index` of a task: deterministic in (task, length, seed, index). Its prompt plus max_new_tokens fits in
 // `length` tokens and comes as close to it as whole haystack sentences (or list words) allow. fail()s when the

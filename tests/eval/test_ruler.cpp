@@ -58,9 +58,10 @@ TEST_F(Ruler, ItemsFitHideTheirTargetsAndOfferTheRightChoice) {
       ASSERT_GE(a.choices.size(), 4u) << what;
       ASSERT_LT(size_t(a.answer), a.choices.size());
       EXPECT_EQ(a.choices[size_t(a.answer)], " " + a.targets[0]) << what;
-      for (size_t c = 0; c < a.choices.size(); ++c)
-        if (int(c) != a.answer)
-          for (const auto& target : a.targets) EXPECT_NE(a.choices[c], " " + target) << what << ": a decoy is right";
+      for (size_t c = 0; c < a.choices.size(); ++c) {
+        if (int(c) == a.answer) continue;
+        for (const auto& target : a.targets) EXPECT_NE(a.choices[c], " " + target) << what << ": a decoy is right";
+      }
       // Deterministic in the seed and index.
       EXPECT_EQ(make_ruler_item(t, L, sentences_, *tok_, 5, 0).prompt, a.prompt) << what;
       EXPECT_NE(make_ruler_item(t, L, sentences_, *tok_, 5, 1).prompt, a.prompt) << what;
@@ -84,8 +85,11 @@ TEST_F(Ruler, ItemsFitHideTheirTargetsAndOfferTheRightChoice) {
         case RulerTask::CommonWords: {
           EXPECT_EQ(a.targets.size(), 10u);
           const size_t common = count(a.prompt, ". " + a.targets[0] + " ");
-          for (size_t c = 0; c < a.choices.size(); ++c)
-            if (int(c) != a.answer) EXPECT_LT(count(a.prompt, "." + a.choices[c] + " "), common);
+          for (size_t c = 0; c < a.choices.size(); ++c) {
+            if (int(c) != a.answer) {
+              EXPECT_LT(count(a.prompt, "." + a.choices[c] + " "), common);
+            }
+          }
           break;
         }
       }
@@ -93,7 +97,8 @@ TEST_F(Ruler, ItemsFitHideTheirTargetsAndOfferTheRightChoice) {
 }
 
 TEST_F(Ruler, TooShortAndTooLittleTextAreErrors) {
-  EXPECT_THROW(make_ruler_item(RulerTask::NiahMultiQuery, 64, sentences_, *tok_, 1, 0), Error);
+  EXPECT_THROW(make_ruler_item(RulerTask::NiahMultiQuery, 64, sentences_, *tok_, 1, 0), RulerTooShort);
+  EXPECT_THROW(make_ruler_item(RulerTask::CommonWords, 64, sentences_, *tok_, 1, 0), RulerTooShort);
   EXPECT_THROW(make_ruler_item(RulerTask::NiahSingle, 1024, {"one two three."}, *tok_, 1, 0), Error);
   EXPECT_THROW(parse_ruler_task("niah"), Error);
 }
