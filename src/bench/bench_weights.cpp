@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 
+#include "core/huge_pages.h"
 #include "core/json_parse.h"
 #include "core/error.h"
 #include "model/init.h"
@@ -79,13 +80,13 @@ std::unique_ptr<BenchWeights> random_bench_weights(const ModelConfig& cfg, uint6
       if (is_quant_dtype(target)) {
         buf = quantize_matrix(target, src);
       } else {
-        buf = std::make_unique<uint8_t[]>(p.numel() * 2);
+        buf = alloc_huge(p.numel() * 2);
         auto* dst = reinterpret_cast<uint16_t*>(buf.get());
         for (size_t k = 0; k < p.numel(); ++k) dst[k] = f32_to_bf16(tmp[k]);
       }
       mats[p.name] = {target, buf.get(), p.shape[0], p.shape[1]};
     } else {
-      buf = std::make_unique<uint8_t[]>(p.numel() * sizeof(float));
+      buf = alloc_huge(p.numel() * sizeof(float));
       std::memcpy(buf.get(), tmp.data(), p.numel() * sizeof(float));
       vecs[p.name] = reinterpret_cast<const float*>(buf.get());
     }
@@ -191,7 +192,7 @@ void convert_bench_weights(BenchWeights& bw, const std::string& dtype) {
       return;
     }
     const size_t n = size_t(m.rows) * size_t(m.cols);
-    auto buf = std::make_unique<uint8_t[]>(n * dtype_size(target));
+    auto buf = alloc_huge(n * dtype_size(target));
     if (target == DType::F32) {
       convert_to_f32(m.dtype, m.data, reinterpret_cast<float*>(buf.get()), n);
     } else {
@@ -214,7 +215,7 @@ void convert_bench_weights(BenchWeights& bw, const std::string& dtype) {
   if (bw.params && target != DType::F32) {
     for_each_vector(w, [&](const float*& v, int64_t n) {
       if (!v) return;
-      auto buf = std::make_unique<uint8_t[]>(size_t(n) * sizeof(float));
+      auto buf = alloc_huge(size_t(n) * sizeof(float));
       std::memcpy(buf.get(), v, size_t(n) * sizeof(float));
       v = reinterpret_cast<const float*>(buf.get());
       bw.owned.push_back(std::move(buf));

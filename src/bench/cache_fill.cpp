@@ -3,12 +3,18 @@
 #include <algorithm>
 #include <random>
 
+#include "core/dtype.h"
+
 namespace hyb {
 
 namespace {
 
 // Uniform in [-scale, scale); a cheap generator since a 64k cache holds billions of values.
-void fill_uniform(float* x, size_t n, float scale, uint64_t seed) {
+inline void store(float* x, size_t i, float v) { x[i] = v; }
+inline void store(uint16_t* x, size_t i, float v) { x[i] = f32_to_bf16(v); }
+
+template <class T>
+void fill_uniform(T* x, size_t n, float scale, uint64_t seed) {
 #pragma omp parallel
   {
     std::mt19937_64 rng(seed);
@@ -17,7 +23,7 @@ void fill_uniform(float* x, size_t n, float scale, uint64_t seed) {
       rng.seed(seed ^ (uint64_t(b) * 0x9e3779b97f4a7c15ull));
       const size_t end = std::min(n, size_t(b + 1) * 65536);
       for (size_t i = size_t(b) * 65536; i < end; ++i)
-        x[i] = scale * (float(rng() >> 40) * 0x1.0p-23f - 1.0f);
+        store(x, i, scale * (float(rng() >> 40) * 0x1.0p-23f - 1.0f));
     }
   }
 }
@@ -33,8 +39,14 @@ void fill_cache_random(Cache& cache, const ModelConfig& cfg, int64_t n, int64_t 
     if (lc.kind == LayerKind::Attention) {
       // Keys after their RMSNorm are O(1) per element; values too.
       for (int64_t h = 0; h < Hkv; ++h) {
-        fill_uniform(lc.k.data() + h * lc.capacity * hd, size_t(n * hd), 1.0f, ++s);
-        fill_uniform(lc.v.data() + h * lc.capacity * hd, size_t(n * hd), 1.0f, ++s);
+        const int64_t at = h * lc.capacity * hd;
+        if (lc.kv == KvDtype::BF16) {
+          fill_uniform(lc.kb.data() + at, size_t(n * hd), 1.0f, ++s);
+          fill_uniform(lc.vb.data() + at, size_t(n * hd), 1.0f, ++s);
+        } else {
+          fill_uniform(lc.k.data() + at, size_t(n * hd), 1.0f, ++s);
+          fill_uniform(lc.v.data() + at, size_t(n * hd), 1.0f, ++s);
+        }
       }
     } else {
       fill_uniform(lc.state.data(), lc.state.size(), 0.05f, ++s);
@@ -44,8 +56,8 @@ void fill_cache_random(Cache& cache, const ModelConfig& cfg, int64_t n, int64_t 
   cache.set_n_past(n);
 }
 
-double cache_bytes_for(const ModelConfig& cfg, int64_t tokens) {
-  return double(Cache::bytes_per_token(cfg)) * double(tokens) + double(Cache::fixed_bytes(cfg));
+double cache_bytes_for(const ModelConfig& cfg, int64_t tokens, KvDtype kv) {
+  return double(Cache::bytes_per_token(cfg, kv)) * double(tokens) + double(Cache::fixed_bytes(cfg));
 }
 
 }  // namespace hyb

@@ -4,7 +4,7 @@
 
 namespace hyb {
 
-DecodeTraffic decode_traffic(const Weights& w, int64_t context, int64_t tokens) {
+DecodeTraffic decode_traffic(const Weights& w, int64_t context, int64_t tokens, KvDtype kv) {
   const ModelConfig& c = w.config();
   DecodeTraffic t;
   // The embedding is a lookup (one row), unless it doubles as lm_head, which reads all of it.
@@ -27,7 +27,7 @@ DecodeTraffic decode_traffic(const Weights& w, int64_t context, int64_t tokens) 
     if (!p.matrix) t.weights += double(p.numel()) * sizeof(float);
 
   const double positions = double(context) + double(tokens + 1) / 2.0;
-  t.kv = double(c.count(LayerKind::Attention)) * 2.0 * double(c.kv_dim()) * sizeof(float) * positions;
+  t.kv = double(Cache::bytes_per_token(c, kv)) * positions;
   const double per_gdn = double(c.linear_num_value_heads * c.linear_key_head_dim * c.linear_value_head_dim +
                                 (c.linear_conv_kernel_dim - 1) * c.conv_dim()) * sizeof(float);
   t.recurrent = 2.0 * double(c.count(LayerKind::GDN)) * per_gdn;

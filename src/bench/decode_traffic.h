@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 
+#include "model/cache.h"
 #include "model/weights.h"
 
 namespace hyb {
@@ -15,6 +16,6 @@ struct DecodeTraffic {
 
 // Per token for `tokens` decode steps that start after `context` cached tokens (step i attends context + i + 1
 // positions, so the K/V term uses the mean, context + (tokens + 1) / 2).
-DecodeTraffic decode_traffic(const Weights& w, int64_t context, int64_t tokens);
+DecodeTraffic decode_traffic(const Weights& w, int64_t context, int64_t tokens, KvDtype kv = KvDtype::F32);
 
 }  // namespace hyb

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 namespace hyb {
 
@@ -24,6 +25,19 @@ double available_ram_bytes() {
     if (kb > 0) return double(kb) * 1024.0;
   }
   return double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+}
+
+double weight_file_bytes(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  double n = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ".safetensors") {
+      const auto sz = fs::file_size(it->path(), ec);
+      if (!ec) n += double(sz);
+      ec.clear();
+    }
+  return n;  // a missing directory counts 0: the loader reports it properly
 }
 
 }  // namespace hyb

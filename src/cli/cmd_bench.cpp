@@ -17,6 +17,7 @@
 #include "bench/decode_traffic.h"
 #include "bench/memory_info.h"
 #include "bench/peak_flops.h"
+#include "bench/read_bandwidth.h"
 #include "bench/table.h"
 #include "bench/train_flops.h"
 #include "cli/common.h"
@@ -213,8 +214,18 @@ int bench_infer(int argc, char** argv, bool decode) {
         ->check(CLI::Range(int64_t(1), int64_t(256)));
   add_common(app, c, 1, 1, decode ? " (of --tokens steps each)" : "");
   add_compute(app, c.compute, "fast");
+  std::string kv_name;
+  add_kv_dtype(app, kv_name);
+  int64_t probe_mb = decode ? 1024 : 0;
+  if (decode)
+    app.add_option("--read-probe-mb", probe_mb,
+                   "Measure the host's read bandwidth with a buffer of this many MiB, before and after the timed "
+                   "steps, and report decode's GB/s as a fraction of it (0 = skip)")
+        ->default_val(probe_mb)
+        ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   if (config.empty() == model_dir.empty()) fail(app.get_name(), ": give --config or --model");
+  const KvDtype kv = parse_kv_dtype(kv_name);
   if (fill == "auto") fill = context <= 2048 ? "prefill" : "random";
   if (context == 0) fill = "none";
 
@@ -230,17 +241,18 @@ int bench_infer(int argc, char** argv, bool decode) {
   size_t nparams = 0;
   for (const auto& p : canonical_params(cfg)) nparams += p.numel();
   const double weights = config.empty() ? double(nparams) * (dtype == "f32" ? 4.0 : 6.0) : bench_weight_bytes(cfg, dtype);
-  const double need = weights + double(batch) * cache_bytes_for(cfg, context + tokens);
+  const double need = weights + double(batch) * cache_bytes_for(cfg, context + tokens, kv);
   const double avail = available_ram_bytes();
   if (need > 0.9 * avail)
     fail(source, ": context ", context, " + ", tokens, " tokens needs about ", need / 1e9, " GB (cache ",
-         cache_bytes_for(cfg, context + tokens) / 1e9, " GB + weights) but only ", avail / 1e9,
+         cache_bytes_for(cfg, context + tokens, kv) / 1e9, " GB + weights) but only ", avail / 1e9,
          " GB are available; lower --context");
 
   Timer setup;
   auto bw = config.empty() ? load_bench_weights(model_dir) : random_bench_weights(cfg, c.seed, dtype);
   convert_bench_weights(*bw, dtype);
   Model model(std::move(bw->weights));  // bw keeps owning the converted storage
+  model.set_kv_dtype(kv);
   const double setup_s = setup.seconds();
 
   Cache cache = model.new_cache();
@@ -277,6 +289,8 @@ int bench_infer(int argc, char** argv, bool decode) {
     }
     return ts;
   };
+  ReadBandwidth probe_before, probe_after;
+  if (probe_mb > 0) probe_before = measure_read_bandwidth(size_t(probe_mb) << 20);
   std::vector<double> times = timed([&] {
     if (!decode) return run_tokens(ids);  // prefill has batch 1: ids holds exactly the timed tokens
     if (batch == 1) {
@@ -302,6 +316,7 @@ int bench_infer(int argc, char** argv, bool decode) {
     });
     seq_tps = double(batch * tokens) / mean(st);
   }
+  if (probe_mb > 0) probe_after = measure_read_bandwidth(size_t(probe_mb) << 20);
   const double secs = mean(times);
   const double tps = double(tokens * batch) / secs;
   const double best_tps = double(tokens * batch) / *std::min_element(times.begin(), times.end());
@@ -318,6 +333,7 @@ int bench_infer(int argc, char** argv, bool decode) {
                       {"setup_s", setup_s},
                       {"threads", threads},
                       {"compute", compute_name(compute_mode())},
+                      {"kv_cache_dtype", kv_dtype_name(kv)},
                       {"reps", c.reps},
                       {"warmup", c.warmup},
                       {"seconds", secs},
@@ -325,7 +341,7 @@ int bench_infer(int argc, char** argv, bool decode) {
                       {"tokens_per_s_best", best_tps},
                       {"weight_bytes", double(model.weights().resident_bytes())},
                       {"cache_bytes", double(cache.bytes())},
-                      {"cache_bytes_used", cache_bytes_for(cfg, context + tokens)},
+                      {"cache_bytes_used", cache_bytes_for(cfg, context + tokens, kv)},
                       {"peak_rss_bytes", peak_rss_bytes()}};
   const std::string name = decode ? fmt("tg%ld", long(tokens)) : fmt("pp%ld", long(tokens));
   std::vector<std::string> head = {"model", "dtype", "test", "context", "fill", "threads"};
@@ -338,7 +354,7 @@ int bench_infer(int argc, char** argv, bool decode) {
   row.push_back(fmt("%.2f", tps));
   if (decode) {
     // A batched step reads the weights once and every sequence's own K/V and GDN state.
-    const DecodeTraffic tr = decode_traffic(model.weights(), context, tokens);
+    const DecodeTraffic tr = decode_traffic(model.weights(), context, tokens, kv);
     const double per_token = (tr.weights + double(batch) * (tr.kv + tr.recurrent)) / double(batch);
     j["bytes_per_token"] = per_token;
     j["bytes_per_token_weights"] = tr.weights / double(batch);
@@ -348,6 +364,18 @@ int bench_infer(int argc, char** argv, bool decode) {
     for (auto s : {"MB/token", "GB/s"}) head.push_back(s);
     row.push_back(fmt("%.2f", per_token / 1e6));
     row.push_back(fmt("%.2f", per_token * tps / 1e9));
+    if (probe_mb > 0) {
+      // The faster of the two probes: the ratio is not flattered by a probe taken in a slow minute.
+      const double read = std::max(probe_before.best_gb_per_s, probe_after.best_gb_per_s);
+      j["read_gb_per_s"] = read;
+      j["read_gb_per_s_before"] = probe_before.best_gb_per_s;
+      j["read_gb_per_s_after"] = probe_after.best_gb_per_s;
+      j["read_probe_bytes"] = double(probe_before.bytes);
+      j["fraction_of_read_bandwidth"] = per_token * tps / 1e9 / read;
+      for (auto s2 : {"read GB/s", "of read"}) head.push_back(s2);
+      row.push_back(fmt("%.2f", read));
+      row.push_back(fmt("%.2f", per_token * tps / 1e9 / read));
+    }
     if (batch > 1) {
       j["sequential_tokens_per_s"] = seq_tps;
       j["batched_vs_sequential"] = tps / seq_tps;
@@ -357,7 +385,7 @@ int bench_infer(int argc, char** argv, bool decode) {
     }
   }
   for (auto s : {"cache GB", "peak RSS GB"}) head.push_back(s);
-  row.push_back(gb(double(batch) * cache_bytes_for(cfg, context + tokens)));
+  row.push_back(gb(double(batch) * cache_bytes_for(cfg, context + tokens, kv)));
   row.push_back(gb(peak_rss_bytes()));
   Table t(head);
   t.add(row);

@@ -48,7 +48,7 @@ int run_generate(int argc, char** argv) {
   bool ignore_eos = false;
   int threads = 0;
   std::string compute;
-  bool no_mmap = false;
+  LoadFlags load;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   auto* o_ids = app.add_option("--ids", ids_path, "Prompt token ids .npy ([T] or [1, T])");
   auto* o_list = app.add_option("--prompt-ids", id_list, "Prompt token ids as a comma-separated list");
@@ -71,10 +71,11 @@ int run_generate(int argc, char** argv) {
   app.add_option("--max-context", max_context, "Refuse prompts longer than this (default: max_position_embeddings)");
   app.add_flag("--ignore-eos", ignore_eos, "Do not stop at the end-of-sequence token");
   add_weight_dtype(app, dtype, "auto");
-  app.add_flag("--no-mmap", no_mmap, "Copy the weights into RAM instead of mapping the files (steadier decode on "
-               "machines that reclaim file pages)");
+  load.add(app);
   add_threads(app, threads);
   add_compute(app, compute, "fast");
+  std::string kv_dtype;
+  add_kv_dtype(app, kv_dtype);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   if (ids_path.empty() && id_list.empty() && o_prompt->count() == 0) {
     std::fprintf(stderr, "error: %s: give a prompt with --prompt, --ids or --prompt-ids (see --help)\n", argv[0]);
@@ -84,7 +85,8 @@ int run_generate(int argc, char** argv) {
   apply_compute(compute);
 
   Timer load_t;
-  Model model(Weights::load(dir, parse_weight_dtype(dtype), !no_mmap));
+  Model model(Weights::load(dir, parse_weight_dtype(dtype), load.use_mmap(dir)));
+  model.set_kv_dtype(parse_kv_dtype(kv_dtype));
   const ModelConfig& c = model.config();
   std::vector<int32_t> prompt;
   if (!ids_path.empty()) {

@@ -16,22 +16,24 @@ int run_logits(int argc, char** argv) {
   int64_t decode_from = -1;
   int threads = 0;
   std::string compute;
-  bool no_mmap = false;
+  LoadFlags load;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   app.add_option("--ids", ids_path, "Token ids .npy (int32/int64, shape [T] or [B, T])")->required();
   app.add_option("-o,--out", out, "Output .npy (float32 [T, vocab], or [B, T, vocab] for 2-D ids)")->required();
   app.add_option("--decode-from", decode_from, "Prefill P tokens, then decode the rest one token at a time");
   add_weight_dtype(app, dtype, "auto");
-  app.add_flag("--no-mmap", no_mmap, "Copy the weights into RAM instead of mapping the files (steadier decode on "
-               "machines that reclaim file pages)");
+  load.add(app);
   app.add_option("--state-out", state_out, "Also write the first GDN layer's final recurrent state [Hv, dk, dv]");
   add_threads(app, threads);
   add_compute(app, compute, "exact");
+  std::string kv_dtype;
+  add_kv_dtype(app, kv_dtype);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   set_threads(threads);
   apply_compute(compute);
 
-  Model model(Weights::load(dir, parse_weight_dtype(dtype), !no_mmap));
+  Model model(Weights::load(dir, parse_weight_dtype(dtype), load.use_mmap(dir)));
+  model.set_kv_dtype(parse_kv_dtype(kv_dtype));
   const ModelConfig& c = model.config();
   const auto rows = npy_read_ids(ids_path, c.vocab_size);
   const int64_t B = int64_t(rows.size()), T = int64_t(rows[0].size()), V = c.vocab_size;

@@ -32,6 +32,7 @@ int run_serve(int argc, char** argv) {
   add_threads(app, o.threads);
   std::string compute;
   add_compute(app, compute, "fast");
+  add_kv_dtype(app, o.kv_dtype);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   apply_compute(compute);
   return serve::run_server(o);

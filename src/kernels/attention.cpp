@@ -7,8 +7,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/vec_math.h"
 
 namespace hyb {
@@ -20,17 +22,22 @@ constexpr int64_t kQueryBlock = 64;    // prefill: query rows per task
 constexpr int64_t kKeyBlock = 128;     // prefill: keys per score tile
 constexpr int64_t kDecodeBlock = 512;  // decode: keys per split-K task
 
-inline float dot(const float* a, const float* b, int64_t n) {
+inline float widen(float x) { return x; }
+inline float widen(uint16_t x) { return bf16_to_f32(x); }
+
+template <class KV>
+inline float dot(const float* a, const KV* b, int64_t n) {
   float s = 0.f;
 #pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  for (int64_t i = 0; i < n; ++i) s += a[i] * widen(b[i]);
   return s;
 }
 
 // Decode and short continuations: every query head against KV blocks of kDecodeBlock keys (split-K), each task
 // leaving a partial (max, sum, unnormalised output) that a final pass merges. Parallel over heads × blocks, so a
 // long cache keeps every thread busy even with few heads.
-void attention_split_k(const AttentionArgs& a) {
+template <class KV>
+void attention_split_k(const AttentionArgs& a, const KV* k, const KV* v) {
   const int64_t group = a.H / a.Hkv, hd = a.hd;
   const int64_t n_max = a.past + a.T;
   const int64_t blocks = (n_max + kDecodeBlock - 1) / kDecodeBlock;
@@ -44,8 +51,8 @@ void attention_split_k(const AttentionArgs& a) {
     for (int64_t g = 0; g < a.Hkv; ++g)
       for (int64_t b = 0; b < blocks; ++b) {
         const int64_t j0 = b * kDecodeBlock;
-        const float* K = a.k + g * a.kv_head_stride;
-        const float* V = a.v + g * a.kv_head_stride;
+        const KV* K = k + g * a.kv_head_stride;
+        const KV* V = v + g * a.kv_head_stride;
         for (int64_t t = 0; t < a.T; ++t)
           for (int64_t h = g * group; h < (g + 1) * group; ++h) {
             float* pr = part.data() + ((t * a.H + h) * blocks + b) * stride;
@@ -71,9 +78,9 @@ void attention_split_k(const AttentionArgs& a) {
             std::fill(acc, acc + hd, 0.f);
             for (int64_t j = 0; j < nk; ++j) {
               const float p = s[j];
-              const float* vr = V + (j0 + j) * hd;
+              const KV* vr = V + (j0 + j) * hd;
 #pragma omp simd
-              for (int64_t i = 0; i < hd; ++i) acc[i] += p * vr[i];
+              for (int64_t i = 0; i < hd; ++i) acc[i] += p * widen(vr[i]);
             }
             pr[hd] = m;
             pr[hd + 1] = l;
@@ -100,30 +107,46 @@ void attention_split_k(const AttentionArgs& a) {
 }
 
 // Prefill: a block of query rows of one head against key tiles, both products as small GEMMs (single-threaded
-// BLAS inside the parallel region), online softmax in between, so T×T scores never exist.
-void attention_tiled(const AttentionArgs& a) {
+// BLAS inside the parallel region), online softmax in between, so T×T scores never exist. A BF16 cache is
+// widened one key tile at a time into per-thread f32 buffers (a tile is reused by the block's 64 query rows).
+template <class KV>
+void attention_tiled(const AttentionArgs& a, const KV* k, const KV* v) {
+  constexpr bool kWiden = !std::is_same_v<KV, float>;
   const int64_t group = a.H / a.Hkv, hd = a.hd;
   const int64_t qblocks = (a.T + kQueryBlock - 1) / kQueryBlock;
 #pragma omp parallel
   {
     std::vector<float> S(size_t(kQueryBlock * kKeyBlock)), O(size_t(kQueryBlock * hd)), m(kQueryBlock),
-        l(kQueryBlock);
+        l(kQueryBlock), Kt(kWiden ? size_t(kKeyBlock * hd) : 0), Vt(kWiden ? size_t(kKeyBlock * hd) : 0);
 #pragma omp for collapse(2) schedule(dynamic, 1)
     for (int64_t qbr = 0; qbr < qblocks; ++qbr)  // longest rows (last block) first: better balance
       for (int64_t h = 0; h < a.H; ++h) {
         const int64_t qb = qblocks - 1 - qbr;
         const int64_t t0 = qb * kQueryBlock, nq = std::min(kQueryBlock, a.T - t0);
         const float* Q = a.q + t0 * a.ldq + h * hd;
-        const float* K = a.k + (h / group) * a.kv_head_stride;
-        const float* V = a.v + (h / group) * a.kv_head_stride;
+        const KV* K = k + (h / group) * a.kv_head_stride;
+        const KV* V = v + (h / group) * a.kv_head_stride;
         const int64_t nk_total = a.past + t0 + nq;  // keys the last row of the block sees
         std::fill(m.begin(), m.end(), kNegInf);
         std::fill(l.begin(), l.end(), 0.f);
         std::fill(O.begin(), O.end(), 0.f);
         for (int64_t j0 = 0; j0 < nk_total; j0 += kKeyBlock) {
           const int64_t nj = std::min(kKeyBlock, nk_total - j0);
+          const float* Kj;
+          const float* Vj;
+          if constexpr (kWiden) {
+            for (int64_t i = 0; i < nj * hd; ++i) {
+              Kt[size_t(i)] = widen(K[j0 * hd + i]);
+              Vt[size_t(i)] = widen(V[j0 * hd + i]);
+            }
+            Kj = Kt.data();
+            Vj = Vt.data();
+          } else {
+            Kj = K + j0 * hd;
+            Vj = V + j0 * hd;
+          }
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nq), int(nj), int(hd), a.scale, Q, int(a.ldq),
-                      K + j0 * hd, int(hd), 0.f, S.data(), int(kKeyBlock));
+                      Kj, int(hd), 0.f, S.data(), int(kKeyBlock));
           for (int64_t i = 0; i < nq; ++i) {
             float* srow = S.data() + i * kKeyBlock;
             const int64_t visible = std::min(nj, a.past + t0 + i + 1 - j0);  // causal limit of row i in this tile
@@ -147,7 +170,7 @@ void attention_tiled(const AttentionArgs& a) {
             for (int64_t c = 0; c < hd; ++c) orow[c] *= corr;
           }
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(nq), int(hd), int(nj), 1.f, S.data(),
-                      int(kKeyBlock), V + j0 * hd, int(hd), 1.f, O.data(), int(hd));
+                      int(kKeyBlock), Vj, int(hd), 1.f, O.data(), int(hd));
         }
         for (int64_t i = 0; i < nq; ++i) {
           float* o = a.out + (t0 + i) * a.ldo + h * hd;
@@ -161,8 +184,13 @@ void attention_tiled(const AttentionArgs& a) {
 }  // namespace
 
 void attention_causal(const AttentionArgs& a) {
-  if (a.T <= 4) attention_split_k(a);
-  else attention_tiled(a);
+  if (a.kb) {
+    if (a.T <= 4) attention_split_k(a, a.kb, a.vb);
+    else attention_tiled(a, a.kb, a.vb);
+  } else {
+    if (a.T <= 4) attention_split_k(a, a.k, a.v);
+    else attention_tiled(a, a.k, a.v);
+  }
 }
 
 void attention_causal_reference(const AttentionArgs& a) {
@@ -170,14 +198,15 @@ void attention_causal_reference(const AttentionArgs& a) {
   for (int64_t h = 0; h < a.H; ++h)
     for (int64_t t = 0; t < a.T; ++t) {
       const float* q = a.q + t * a.ldq + h * a.hd;
-      const float* K = a.k + (h / group) * a.kv_head_stride;
-      const float* V = a.v + (h / group) * a.kv_head_stride;
+      const int64_t off = (h / group) * a.kv_head_stride;
+      auto K = [&](int64_t i) { return double(a.kb ? bf16_to_f32(a.kb[off + i]) : a.k[off + i]); };
+      auto V = [&](int64_t i) { return double(a.vb ? bf16_to_f32(a.vb[off + i]) : a.v[off + i]); };
       const int64_t nk = a.past + t + 1;
       std::vector<double> s(nk);
       double mx = -1e300;
       for (int64_t j = 0; j < nk; ++j) {
         double d = 0;
-        for (int64_t i = 0; i < a.hd; ++i) d += double(q[i]) * K[j * a.hd + i];
+        for (int64_t i = 0; i < a.hd; ++i) d += double(q[i]) * K(j * a.hd + i);
         s[j] = d * a.scale;
         mx = std::max(mx, s[j]);
       }
@@ -186,7 +215,7 @@ void attention_causal_reference(const AttentionArgs& a) {
       float* o = a.out + t * a.ldo + h * a.hd;
       for (int64_t i = 0; i < a.hd; ++i) {
         double acc = 0;
-        for (int64_t j = 0; j < nk; ++j) acc += s[j] * V[j * a.hd + i];
+        for (int64_t j = 0; j < nk; ++j) acc += s[j] * V(j * a.hd + i);
         o[i] = float(acc / z);
       }
     }

@@ -15,6 +15,9 @@ struct AttentionArgs {
   int64_t T, H, Hkv, hd;
   int64_t past;         // query t sits at position past + t and sees keys 0 .. past + t
   float scale;
+  // A BF16 KV cache (bit patterns, same layout): when set, k and v are not read. Math stays f32.
+  const uint16_t* kb = nullptr;
+  const uint16_t* vb = nullptr;
 };
 
 void attention_causal(const AttentionArgs& a);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/dtype.h"
 #include "core/phase_profile.h"
 #include "kernels/attention.h"
 #include "kernels/attention_train.h"
@@ -62,13 +63,28 @@ void attention_layer_forward(const LayerCtx& c, LayerActs& A, float* x) {
       LayerCache* lc = c.cache(i);
       if (!lc) continue;
       const int64_t r0 = b.row0[i], n = b.segs[i].n, past = b.segs[i].pos;
+      const bool bf16 = lc->kv == KvDtype::BF16;  // new keys and values are rounded as they enter a BF16 cache
       for (int64_t h = 0; h < Hkv; ++h)
         for (int64_t t = 0; t < n; ++t) {
-          std::copy_n(kr + (r0 + t) * kvd + h * hd, hd, lc->k.begin() + (h * lc->capacity + past + t) * hd);
-          std::copy_n(v + (r0 + t) * kvd + h * hd, hd, lc->v.begin() + (h * lc->capacity + past + t) * hd);
+          const float* ks = kr + (r0 + t) * kvd + h * hd;
+          const float* vs = v + (r0 + t) * kvd + h * hd;
+          const int64_t at = (h * lc->capacity + past + t) * hd;
+          if (bf16) {
+            for (int64_t i = 0; i < hd; ++i) {
+              lc->kb[size_t(at + i)] = f32_to_bf16(ks[i]);
+              lc->vb[size_t(at + i)] = f32_to_bf16(vs[i]);
+            }
+          } else {
+            std::copy_n(ks, hd, lc->k.begin() + at);
+            std::copy_n(vs, hd, lc->v.begin() + at);
+          }
         }
-      const AttentionArgs args{qr + r0 * qd, qd, lc->k.data(), lc->v.data(), lc->capacity * hd, att + r0 * qd,
-                               qd, n, H, Hkv, hd, past, scale};
+      AttentionArgs args{qr + r0 * qd, qd, lc->k.data(), lc->v.data(), lc->capacity * hd, att + r0 * qd,
+                         qd, n, H, Hkv, hd, past, scale};
+      if (bf16) {
+        args.kb = lc->kb.data();
+        args.vb = lc->vb.data();
+      }
       attention_causal(args);
     }
     // Fresh segments attend within themselves; equal-length neighbours run as one batched call.

@@ -7,10 +7,38 @@
 
 namespace hyb {
 
-Cache::Cache(const ModelConfig& cfg) : cfg_(&cfg) {
+const char* kv_dtype_name(KvDtype t) { return t == KvDtype::BF16 ? "bf16" : "f32"; }
+
+KvDtype parse_kv_dtype(const std::string& s) {
+  if (s == "f32") return KvDtype::F32;
+  if (s == "bf16") return KvDtype::BF16;
+  fail("KV cache dtype '", s, "': expected f32 or bf16");
+}
+
+size_t kv_dtype_size(KvDtype t) { return t == KvDtype::BF16 ? 2 : 4; }
+
+namespace {
+// Copies the first n positions of every kv-head between [Hkv][capacity][hd] buffers of different capacities.
+template <class T>
+void copy_heads(const std::vector<T>& src, int64_t src_cap, std::vector<T>& dst, int64_t dst_cap, int64_t Hkv,
+                int64_t n, int64_t hd) {
+  for (int64_t h = 0; h < Hkv; ++h)
+    std::copy_n(src.begin() + h * src_cap * hd, n * hd, dst.begin() + h * dst_cap * hd);
+}
+
+template <class T>
+void grow(std::vector<T>& buf, int64_t cap, int64_t new_cap, int64_t Hkv, int64_t n, int64_t hd) {
+  std::vector<T> nb(size_t(Hkv * new_cap * hd));
+  copy_heads(buf, cap, nb, new_cap, Hkv, n, hd);
+  buf.swap(nb);
+}
+}  // namespace
+
+Cache::Cache(const ModelConfig& cfg, KvDtype kv) : cfg_(&cfg), kv_(kv) {
   for (auto kind : cfg.layer_types) {
     LayerCache lc;
     lc.kind = kind;
+    lc.kv = kv;
     if (kind == LayerKind::GDN) {
       lc.conv.assign(size_t((cfg.linear_conv_kernel_dim - 1) * cfg.conv_dim()), 0.f);
       lc.state.assign(size_t(cfg.linear_num_value_heads * cfg.linear_key_head_dim * cfg.linear_value_head_dim), 0.f);
@@ -34,7 +62,7 @@ int64_t Cache::capacity() const {
 }
 
 Cache Cache::snapshot() const {
-  Cache s(*cfg_);
+  Cache s(*cfg_, kv_);
   s.reserve(n_past_, true);
   s.assign(*this);
   return s;
@@ -42,15 +70,19 @@ Cache Cache::snapshot() const {
 
 void Cache::assign(const Cache& o) {
   if (o.layers.size() != layers.size()) fail("cache: copy between caches of different models");
+  if (o.kv_ != kv_) fail("cache: copy from a ", kv_dtype_name(o.kv_), " KV cache into a ", kv_dtype_name(kv_), " one");
   reserve(o.n_past_, capacity() == 0);
   const int64_t Hkv = cfg_->num_key_value_heads, hd = cfg_->head_dim;
   for (size_t l = 0; l < layers.size(); ++l) {
     LayerCache& d = layers[l];
     const LayerCache& s = o.layers[l];
     if (d.kind == LayerKind::Attention) {
-      for (int64_t h = 0; h < Hkv; ++h) {
-        std::copy_n(s.k.begin() + h * s.capacity * hd, o.n_past_ * hd, d.k.begin() + h * d.capacity * hd);
-        std::copy_n(s.v.begin() + h * s.capacity * hd, o.n_past_ * hd, d.v.begin() + h * d.capacity * hd);
+      if (kv_ == KvDtype::BF16) {
+        copy_heads(s.kb, s.capacity, d.kb, d.capacity, Hkv, o.n_past_, hd);
+        copy_heads(s.vb, s.capacity, d.vb, d.capacity, Hkv, o.n_past_, hd);
+      } else {
+        copy_heads(s.k, s.capacity, d.k, d.capacity, Hkv, o.n_past_, hd);
+        copy_heads(s.v, s.capacity, d.v, d.capacity, Hkv, o.n_past_, hd);
       }
     } else {
       d.conv = s.conv;
@@ -65,13 +97,13 @@ void Cache::reserve(int64_t tokens, bool exact) {
   for (auto& lc : layers) {
     if (lc.kind != LayerKind::Attention || tokens <= lc.capacity) continue;
     const int64_t cap = exact ? tokens : std::max<int64_t>({tokens, 2 * lc.capacity, 64});
-    std::vector<float> nk(size_t(Hkv * cap * hd)), nv(size_t(Hkv * cap * hd));
-    for (int64_t h = 0; h < Hkv; ++h) {
-      std::copy_n(lc.k.begin() + h * lc.capacity * hd, n_past_ * hd, nk.begin() + h * cap * hd);
-      std::copy_n(lc.v.begin() + h * lc.capacity * hd, n_past_ * hd, nv.begin() + h * cap * hd);
+    if (kv_ == KvDtype::BF16) {
+      grow(lc.kb, lc.capacity, cap, Hkv, n_past_, hd);
+      grow(lc.vb, lc.capacity, cap, Hkv, n_past_, hd);
+    } else {
+      grow(lc.k, lc.capacity, cap, Hkv, n_past_, hd);
+      grow(lc.v, lc.capacity, cap, Hkv, n_past_, hd);
     }
-    lc.k.swap(nk);
-    lc.v.swap(nv);
     lc.capacity = cap;
   }
 }
@@ -86,16 +118,18 @@ void Cache::set_n_past(int64_t n) {
 
 size_t Cache::bytes() const {
   size_t n = 0;
-  for (auto& lc : layers) n += (lc.k.size() + lc.v.size() + lc.conv.size() + lc.state.size()) * sizeof(float);
+  for (auto& lc : layers)
+    n += (lc.k.size() + lc.v.size() + lc.conv.size() + lc.state.size()) * sizeof(float) +
+         (lc.kb.size() + lc.vb.size()) * sizeof(uint16_t);
   return n;
 }
 
-size_t Cache::bytes_for(const ModelConfig& c, int64_t capacity) {
-  return fixed_bytes(c) + size_t(capacity) * bytes_per_token(c);
+size_t Cache::bytes_for(const ModelConfig& c, int64_t capacity, KvDtype kv) {
+  return fixed_bytes(c) + size_t(capacity) * bytes_per_token(c, kv);
 }
 
-size_t Cache::bytes_per_token(const ModelConfig& c) {
-  return size_t(c.count(LayerKind::Attention)) * 2 * size_t(c.kv_dim()) * sizeof(float);
+size_t Cache::bytes_per_token(const ModelConfig& c, KvDtype kv) {
+  return size_t(c.count(LayerKind::Attention)) * 2 * size_t(c.kv_dim()) * kv_dtype_size(kv);
 }
 
 size_t Cache::fixed_bytes(const ModelConfig& c) {

@@ -6,13 +6,14 @@
 
 namespace hyb {
 
-CacheSlots::CacheSlots(const ModelConfig& cfg, int slots, size_t budget_bytes) : cfg_(&cfg), budget_(budget_bytes) {
+CacheSlots::CacheSlots(const ModelConfig& cfg, int slots, size_t budget_bytes, KvDtype kv)
+    : cfg_(&cfg), budget_(budget_bytes), kv_(kv) {
   if (slots <= 0) fail("cache slots: need at least one slot (got ", slots, ")");
   if (budget_ && size_t(slots) * Cache::fixed_bytes(cfg) > budget_)
     fail("cache slots: ", slots, " slots need ", size_t(slots) * Cache::fixed_bytes(cfg),
          " bytes of GDN state alone, over the budget of ", budget_, " bytes");
   caches_.reserve(size_t(slots));
-  for (int i = 0; i < slots; ++i) caches_.emplace_back(cfg);
+  for (int i = 0; i < slots; ++i) caches_.emplace_back(cfg, kv);
   used_.assign(size_t(slots), false);
 }
 
@@ -63,7 +64,7 @@ bool CacheSlots::reserve(int slot, int64_t tokens) {
   Cache& c = at(slot);
   if (tokens <= c.capacity()) return true;
   const size_t now = bytes(), mine = c.bytes();
-  auto fits = [&](int64_t cap) { return !budget_ || now - mine + Cache::bytes_for(*cfg_, cap) <= budget_; };
+  auto fits = [&](int64_t cap) { return !budget_ || now - mine + Cache::bytes_for(*cfg_, cap, kv_) <= budget_; };
   const int64_t grown = std::max<int64_t>({tokens, 2 * c.capacity(), 64});
   if (fits(grown)) c.reserve(grown, true);
   else if (fits(tokens)) c.reserve(tokens, true);
@@ -77,8 +78,8 @@ size_t CacheSlots::bytes() const {
   return n;
 }
 
-int64_t CacheSlots::tokens_per_slot(const ModelConfig& cfg, int slots, size_t budget_bytes) {
-  const size_t fixed = size_t(slots) * Cache::fixed_bytes(cfg), per = size_t(slots) * Cache::bytes_per_token(cfg);
+int64_t CacheSlots::tokens_per_slot(const ModelConfig& cfg, int slots, size_t budget_bytes, KvDtype kv) {
+  const size_t fixed = size_t(slots) * Cache::fixed_bytes(cfg), per = size_t(slots) * Cache::bytes_per_token(cfg, kv);
   if (budget_bytes < fixed) return 0;
   if (per == 0) return INT64_MAX;
   return int64_t((budget_bytes - fixed) / per);

@@ -12,7 +12,7 @@ namespace hyb {
 class CacheSlots {
  public:
   // budget_bytes 0 = no limit. Slots hold no K/V until reserved.
-  CacheSlots(const ModelConfig& cfg, int slots, size_t budget_bytes);
+  CacheSlots(const ModelConfig& cfg, int slots, size_t budget_bytes, KvDtype kv = KvDtype::F32);
 
   int size() const { return int(caches_.size()); }
   int free_count() const;
@@ -28,12 +28,13 @@ class CacheSlots {
   size_t bytes() const;          // held by all slots now
   size_t budget() const { return budget_; }
   // The longest sequence every one of `slots` slots can hold at once under `budget_bytes`.
-  static int64_t tokens_per_slot(const ModelConfig& cfg, int slots, size_t budget_bytes);
+  static int64_t tokens_per_slot(const ModelConfig& cfg, int slots, size_t budget_bytes, KvDtype kv = KvDtype::F32);
 
  private:
   void check(int slot) const;
   const ModelConfig* cfg_;
   size_t budget_;
+  KvDtype kv_;
   std::vector<Cache> caches_;
   std::vector<bool> used_;
 };

@@ -24,7 +24,10 @@ class Model {
 
   const ModelConfig& config() const { return w_->config(); }
   const Weights& weights() const { return *w_; }
-  Cache new_cache() const { return Cache(w_->config()); }
+  // Caches made for this model store attention K/V in kv_dtype() (F32 unless set).
+  Cache new_cache() const { return Cache(w_->config(), kv_); }
+  void set_kv_dtype(KvDtype kv) { kv_ = kv; }
+  KvDtype kv_dtype() const { return kv_; }
 
   // Runs every segment; segments with a cache continue from it and leave it holding their tokens too. logits
   // receives, segment by segment, the rows each asks for ([vocab] each; logit_rows() of them in all).
@@ -55,6 +58,7 @@ class Model {
   LayerScratch scratch_;
   std::vector<float> x_, xf_, hf_, hl_;
   bool saved_valid_ = false;
+  KvDtype kv_ = KvDtype::F32;
 };
 
 }  // namespace hyb

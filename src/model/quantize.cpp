@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/huge_pages.h"
 #include "kernels/quant_formats.h"
 
 namespace hyb {
@@ -42,7 +43,7 @@ std::unique_ptr<uint8_t[]> quantize_matrix(DType type, const WeightMat& m) {
       quantize_row(type, row.data(), K, q.data() + r * rb, sc.data() + r * nb);
     }
   }
-  auto buf = std::make_unique<uint8_t[]>(quant_matrix_bytes(type, N, K));
+  auto buf = alloc_huge(quant_matrix_bytes(type, N, K));
   quant_pack(type, q.data(), sc.data(), N, K, buf.get());
   return buf;
 }

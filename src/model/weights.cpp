@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/huge_pages.h"
 #include "kernels/quant_formats.h"
 #include "model/quantize.h"
 
@@ -145,7 +146,7 @@ struct WeightLoader {
   bool use_mmap;
 
   uint8_t* alloc(size_t bytes) {
-    w.arena_.push_back(std::make_unique<uint8_t[]>(bytes));
+    w.arena_.push_back(alloc_huge(bytes));
     return w.arena_.back().get();
   }
 

@@ -33,7 +33,7 @@ double Scheduler::now() {
 }
 
 Scheduler::Scheduler(Model& model, const Tokenizer* tok, Options opt, Metrics& metrics)
-    : model_(model), tok_(tok), opt_(opt), metrics_(metrics), slots_(model.config(), opt.parallel, 0),
+    : model_(model), tok_(tok), opt_(opt), metrics_(metrics), slots_(model.config(), opt.parallel, 0, model.kv_dtype()),
       prefix_(opt.prefix_cache_bytes) {
   metrics_.slots_total = opt.parallel;
   metrics_.slots_free = opt.parallel;

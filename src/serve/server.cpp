@@ -312,6 +312,7 @@ int run_server(const ServeOptions& o) {
   try {
     set_threads(o.threads);
     a.model = std::make_unique<Model>(Weights::load(o.model_dir, parse_weight_dtype(o.dtype), o.mmap));
+    a.model->set_kv_dtype(parse_kv_dtype(o.kv_dtype));
     const ModelConfig& c = a.model->config();
     if (std::filesystem::exists(std::filesystem::path(o.model_dir) / "tokenizer.json")) a.tok.emplace(Tokenizer::load(o.model_dir));
     a.pctx.tok = a.tok ? &*a.tok : nullptr;

@@ -68,12 +68,18 @@ void expect_same_cache(const Cache& a, const Cache& b, const ModelConfig& c, con
   for (size_t l = 0; l < a.layers.size(); ++l) {
     const LayerCache &x = a.layers[l], &y = b.layers[l];
     if (x.kind == LayerKind::Attention) {
+      ASSERT_EQ(x.kv, y.kv) << what;
+      const bool bf16 = x.kv == KvDtype::BF16;
+      const size_t es = bf16 ? 2 : 4;
+      auto raw = [](const auto& buf) { return reinterpret_cast<const char*>(buf.data()); };
+      const char *xk = bf16 ? raw(x.kb) : raw(x.k), *yk = bf16 ? raw(y.kb) : raw(y.k);
+      const char *xv = bf16 ? raw(x.vb) : raw(x.v), *yv = bf16 ? raw(y.vb) : raw(y.v);
       for (int64_t h = 0; h < Hkv; ++h)
-        ASSERT_EQ(0, std::memcmp(x.k.data() + h * x.capacity * hd, y.k.data() + h * y.capacity * hd,
-                                 size_t(a.n_past() * hd) * 4)) << what << " K layer " << l;
+        ASSERT_EQ(0, std::memcmp(xk + size_t(h * x.capacity * hd) * es, yk + size_t(h * y.capacity * hd) * es,
+                                 size_t(a.n_past() * hd) * es)) << what << " K layer " << l;
       for (int64_t h = 0; h < Hkv; ++h)
-        ASSERT_EQ(0, std::memcmp(x.v.data() + h * x.capacity * hd, y.v.data() + h * y.capacity * hd,
-                                 size_t(a.n_past() * hd) * 4)) << what << " V layer " << l;
+        ASSERT_EQ(0, std::memcmp(xv + size_t(h * x.capacity * hd) * es, yv + size_t(h * y.capacity * hd) * es,
+                                 size_t(a.n_past() * hd) * es)) << what << " V layer " << l;
     } else {
       ASSERT_EQ(x.conv, y.conv) << what << " conv state layer " << l;
       ASSERT_EQ(x.state, y.state) << what << " recurrent state layer " << l;
@@ -138,6 +144,12 @@ TEST(BatchInvariance, Bf16ExactAndFast) {
     ComputeScope scope(mode);
     check_batch_invariance(m, std::string("variant bf16 ") + compute_name(mode));
   }
+}
+
+TEST(BatchInvariance, Bf16KvCache) {
+  Model m(Weights::load(variant_dir(), WeightDType::F32));
+  m.set_kv_dtype(KvDtype::BF16);
+  check_batch_invariance(m, "F32 weights, BF16 KV cache");
 }
 
 TEST(BatchInvariance, QuantizedQ8AndQ4) {
@@ -206,6 +218,30 @@ TEST(CacheSnapshot, RestoreContinuesExactly) {
   fresh.assign(snap);
   m.forward(ids.data() + 100, 50, fresh, got.data());
   EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * 4));
+}
+
+TEST(CacheSnapshot, Bf16KvRestoresExactlyAndHalvesBytes) {
+  Model m(Weights::load(variant_dir(), WeightDType::F32));
+  m.set_kv_dtype(KvDtype::BF16);
+  const ModelConfig& cfg = m.config();
+  EXPECT_EQ(Cache::bytes_per_token(cfg, KvDtype::BF16) * 2, Cache::bytes_per_token(cfg));
+  const int64_t V = cfg.vocab_size;
+  std::vector<int32_t> ids(150);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 13 + 2) % size_t(V));
+  Cache c = m.new_cache();
+  EXPECT_EQ(c.kv_dtype(), KvDtype::BF16);
+  std::vector<float> l(size_t(100 * V)), want(size_t(50 * V)), got(size_t(50 * V));
+  m.forward(ids.data(), 100, c, l.data());
+  const Cache snap = c.snapshot();
+  EXPECT_EQ(snap.bytes(), Cache::bytes_for(cfg, 100, KvDtype::BF16));
+  m.forward(ids.data() + 100, 50, c, want.data());
+  Cache fresh = m.new_cache();
+  fresh.assign(snap);
+  m.forward(ids.data() + 100, 50, fresh, got.data());
+  EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * 4));
+  Cache f32(cfg);  // a snapshot never silently changes dtype
+  EXPECT_THROW(f32.assign(snap), Error);
+  EXPECT_THROW(parse_kv_dtype("fp8"), Error);
 }
 
 TEST(CacheSlots, ForkResetAndBudget) {

@@ -1,4 +1,5 @@
 // Cache semantics on a model made by our own init: RoPE + GQA + Hv > Hk, several GDN chunks.
+#include <cstdio>
 #include <fstream>
 
 #include "model/init.h"
@@ -48,6 +49,37 @@ TEST(Cache, DecodeEqualsPrefillRows) {
       EXPECT_LT(max_abs_diff(c.layers[l].state, full.layers[l].state), 1e-5);
     }
   }
+}
+
+// A BF16 KV cache: decode equals prefill as with F32 (both read the same rounded K/V), and the logits stay close
+// to the F32 cache's: K/V rounded to 8 significant bits move them by far less than their spread.
+TEST(Cache, Bf16KvDecodeEqualsPrefillAndStaysNearF32) {
+  TempDir d;
+  InitOptions opt;
+  opt.seed = 5;
+  init_checkpoint(small_config(), d.str(), opt);
+  Model m(Weights::load(d.str()));
+  const int64_t T = 150, V = m.config().vocab_size, P = 70;
+  auto x = ids(T, V);
+  Cache f32 = m.new_cache();
+  std::vector<float> ref(size_t(T * V));
+  m.forward(x.data(), T, f32, ref.data());
+  m.set_kv_dtype(KvDtype::BF16);
+  Cache full = m.new_cache();
+  std::vector<float> pre(size_t(T * V)), dec(size_t(T * V));
+  m.forward(x.data(), T, full, pre.data());
+  Cache c = m.new_cache();
+  m.forward(x.data(), P, c, dec.data());
+  for (int64_t t = P; t < T; ++t) m.forward(&x[t], 1, c, dec.data() + t * V, true);
+  // Looser than F32's 1e-4: prefill's GEMM and decode's dot products differ in the last bit of a key, and an
+  // element near a bf16 rounding boundary then rounds one bf16 ulp (2^-8 relative) apart (measured 1.1e-4).
+  EXPECT_LT(max_abs_diff(dec, pre), 1e-3);
+  const double d_f32 = max_abs_diff(pre, ref);
+  EXPECT_GT(d_f32, 0.0);   // the rounding is really applied
+  EXPECT_LT(d_f32, 0.05);
+  std::printf("bf16 KV vs f32 KV: max |d logit| %.3g; decode vs prefill %.3g\n", d_f32, max_abs_diff(dec, pre));
+  EXPECT_EQ(full.bytes() - Cache::fixed_bytes(m.config()),
+            size_t(full.capacity()) * Cache::bytes_per_token(m.config(), KvDtype::BF16));
 }
 
 TEST(Cache, BytesGrowOnlyForAttention) {
