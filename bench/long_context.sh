@@ -3,7 +3,9 @@
 # transformer of the same shape: CSV plus a PNG plot.
 #   bench/long_context.sh [OUT_DIR]     (default build/long_context)
 # Environment: HYBRID_BIN (build/hybrid), HYBRID_SHARED_DIR (../shared), THREADS (2), DTYPE (bf16),
-# CONTEXTS ("1024 4096 16384 65536"), TOKENS (16 decode steps per point), CONFIGS (the two bench-0.4b configs).
+# CONTEXTS ("1024 4096 16384 65536"), TOKENS (16 decode steps per point), CONFIGS (the two bench-0.4b configs),
+# KV (f32 | bf16: the K/V cache dtype, default f32). The 7B pair: CONFIGS="configs/olmo-hybrid-7b.json
+# configs/olmo-transformer-7b.json" DTYPE=q4 KV=bf16 CONTEXTS="4096 16384 65536".
 # Contexts above 2048 tokens get random K/V and GDN states (--fill random): a real prefill of 64k tokens takes
 # many minutes and does not change the per-token decode cost.
 set -euo pipefail
@@ -11,7 +13,7 @@ cd "$(dirname "$0")/.."
 BIN=${HYBRID_BIN:-build/hybrid}
 SHARED=${HYBRID_SHARED_DIR:-../shared}
 OUT=${1:-build/long_context}
-THREADS=${THREADS:-2} DTYPE=${DTYPE:-bf16} TOKENS=${TOKENS:-16}
+THREADS=${THREADS:-2} DTYPE=${DTYPE:-bf16} TOKENS=${TOKENS:-16} KV=${KV:-f32}
 CONTEXTS=${CONTEXTS:-"1024 4096 16384 65536"}
 CONFIGS=${CONFIGS:-"$SHARED/tools/configs/bench-0.4b-hybrid.json $SHARED/tools/configs/bench-0.4b-transformer.json"}
 [ -x "$BIN" ] || { echo "error: $BIN not built (cmake --build build)" >&2; exit 1; }
@@ -27,7 +29,7 @@ for cfg in $CONFIGS; do
     echo "== $name context $ctx" >&2
     # One process per point: peak RSS is per point, and a refused (too large) point does not stop the others.
     if ! j=$("$BIN" bench decode --config "$cfg" --dtype "$DTYPE" --context "$ctx" --tokens "$TOKENS" \
-             --threads "$THREADS" --json); then
+             --threads "$THREADS" --kv-cache-dtype "$KV" --read-probe-mb 0 --json); then
       echo "   skipped (see the error above)" >&2
       continue
     fi
