@@ -1,6 +1,7 @@
 // Cache semantics on a model made by our own init: RoPE + GQA + Hv > Hk, several GDN chunks.
 #include <cstdio>
 #include <fstream>
+#include <memory>
 
 #include "model/init.h"
 #include "model/model.h"
@@ -28,58 +29,64 @@ std::vector<int32_t> ids(int64_t T, int64_t V) {
 
 }  // namespace
 
-TEST(Cache, DecodeEqualsPrefillRows) {
-  TempDir d;
-  InitOptions opt;
-  opt.seed = 5;
-  init_checkpoint(small_config(), d.str(), opt);
-  Model m(Weights::load(d.str()));
-  const int64_t T = 150, V = m.config().vocab_size, P = 70;
-  auto x = ids(T, V);
-  Cache full = m.new_cache();
-  std::vector<float> ref(size_t(T * V));
-  m.forward(x.data(), T, full, ref.data());
-  Cache c = m.new_cache();
-  std::vector<float> out(size_t(T * V));
-  m.forward(x.data(), P, c, out.data());
-  for (int64_t t = P; t < T; ++t) m.forward(&x[t], 1, c, out.data() + t * V, true);
-  EXPECT_LT(max_abs_diff(out, ref), 1e-4);
-  for (size_t l = 0; l < c.layers.size(); ++l) {
-    if (c.layers[l].kind == LayerKind::GDN) {
-      EXPECT_LT(max_abs_diff(c.layers[l].state, full.layers[l].state), 1e-5);
+// The same 150 tokens run twice on one model: all at once, and as a 70-token prefill followed by 80 one-token
+// decode steps. Both caches are kept so that a test can compare their states too.
+struct PrefillAndDecode {
+  std::vector<float> prefill, decode;  // [T, V] logits of each run
+  Cache full, stepped;
+};
+
+class CacheRuns : public ::testing::Test {
+ protected:
+  static constexpr int64_t T = 150, P = 70;
+  void SetUp() override {
+    InitOptions opt;
+    opt.seed = 5;
+    init_checkpoint(small_config(), dir_.str(), opt);
+    model_ = std::make_unique<Model>(Weights::load(dir_.str()));
+  }
+  PrefillAndDecode run(KvDtype kv) {
+    Model& m = *model_;
+    m.set_kv_dtype(kv);
+    const int64_t V = m.config().vocab_size;
+    auto x = ids(T, V);
+    PrefillAndDecode r{std::vector<float>(size_t(T * V)), std::vector<float>(size_t(T * V)), m.new_cache(),
+                       m.new_cache()};
+    m.forward(x.data(), T, r.full, r.prefill.data());
+    m.forward(x.data(), P, r.stepped, r.decode.data());
+    for (int64_t t = P; t < T; ++t) m.forward(&x[t], 1, r.stepped, r.decode.data() + t * V, true);
+    return r;
+  }
+  TempDir dir_;
+  std::unique_ptr<Model> model_;
+};
+
+TEST_F(CacheRuns, DecodeEqualsPrefillRows) {
+  PrefillAndDecode r = run(KvDtype::F32);
+  EXPECT_LT(max_abs_diff(r.decode, r.prefill), 1e-4);
+  for (size_t l = 0; l < r.stepped.layers.size(); ++l) {
+    if (r.stepped.layers[l].kind == LayerKind::GDN) {
+      EXPECT_LT(max_abs_diff(r.stepped.layers[l].state, r.full.layers[l].state), 1e-5);
     }
   }
 }
 
 // A BF16 KV cache: decode equals prefill as with F32 (both read the same rounded K/V), and the logits stay close
 // to the F32 cache's: K/V rounded to 8 significant bits move them by far less than their spread.
-TEST(Cache, Bf16KvDecodeEqualsPrefillAndStaysNearF32) {
-  TempDir d;
-  InitOptions opt;
-  opt.seed = 5;
-  init_checkpoint(small_config(), d.str(), opt);
-  Model m(Weights::load(d.str()));
-  const int64_t T = 150, V = m.config().vocab_size, P = 70;
-  auto x = ids(T, V);
-  Cache f32 = m.new_cache();
-  std::vector<float> ref(size_t(T * V));
-  m.forward(x.data(), T, f32, ref.data());
-  m.set_kv_dtype(KvDtype::BF16);
-  Cache full = m.new_cache();
-  std::vector<float> pre(size_t(T * V)), dec(size_t(T * V));
-  m.forward(x.data(), T, full, pre.data());
-  Cache c = m.new_cache();
-  m.forward(x.data(), P, c, dec.data());
-  for (int64_t t = P; t < T; ++t) m.forward(&x[t], 1, c, dec.data() + t * V, true);
+TEST_F(CacheRuns, Bf16KvDecodeEqualsPrefillAndStaysNearF32) {
+  const std::vector<float> ref = run(KvDtype::F32).prefill;
+  PrefillAndDecode r = run(KvDtype::BF16);
   // Looser than F32's 1e-4: prefill's GEMM and decode's dot products differ in the last bit of a key, and an
   // element near a bf16 rounding boundary then rounds one bf16 ulp (2^-8 relative) apart (measured 1.1e-4).
-  EXPECT_LT(max_abs_diff(dec, pre), 1e-3);
-  const double d_f32 = max_abs_diff(pre, ref);
+  EXPECT_LT(max_abs_diff(r.decode, r.prefill), 1e-3);
+  const double d_f32 = max_abs_diff(r.prefill, ref);
   EXPECT_GT(d_f32, 0.0);   // the rounding is really applied
   EXPECT_LT(d_f32, 0.05);
-  std::printf("bf16 KV vs f32 KV: max |d logit| %.3g; decode vs prefill %.3g\n", d_f32, max_abs_diff(dec, pre));
-  EXPECT_EQ(full.bytes() - Cache::fixed_bytes(m.config()),
-            size_t(full.capacity()) * Cache::bytes_per_token(m.config(), KvDtype::BF16));
+  std::printf("bf16 KV vs f32 KV: max |d logit| %.3g; decode vs prefill %.3g\n", d_f32,
+              max_abs_diff(r.decode, r.prefill));
+  const ModelConfig& cfg = model_->config();
+  EXPECT_EQ(r.full.bytes() - Cache::fixed_bytes(cfg),
+            size_t(r.full.capacity()) * Cache::bytes_per_token(cfg, KvDtype::BF16));
 }
 
 TEST(Cache, BytesGrowOnlyForAttention) {
