@@ -101,10 +101,11 @@ std::string short_name(std::string path) {
 int bench_train(int argc, char** argv) {
   CLI::App app{"Training throughput: forward + exact backward + gradient clipping + AdamW on random token ids, "
                "random F32 weights. MFU = model FLOPs (6 per matrix parameter per token, plus causal attention and "
-               "GDN state work) / time, against an SGEMM peak measured in this run and against the documented peak.",
+               "GDN state work) / time, against a GEMM peak of the same precision measured in this run and against "
+               "the documented peak. --precision both times F32 and BF16 steps alternately and reports their ratio.",
                argv[0]};
   Common c;
-  std::string config;
+  std::string config, precision = "f32";
   int64_t vocab = 100352, B = 8, T = 512;
   double peak_doc = 0;
   int peak_n = 2048;
@@ -114,8 +115,13 @@ int bench_train(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("-b,--batch", B, "Sequences per step")->default_val(B)->check(CLI::PositiveNumber);
   app.add_option("--seq", T, "Tokens per sequence")->default_val(T)->check(CLI::Range(int64_t(2), int64_t(1) << 20));
-  app.add_option("--peak-gflops", peak_doc, "Documented FP32 peak (default 117 GFLOP/s per thread)");
-  app.add_option("--peak-n", peak_n, "Size of the SGEMM that measures the peak (0 = skip)")
+  app.add_option("--precision", precision,
+                 "Products of the linear layers and the lm_head: f32, bf16 (mixed precision, as `precision` in a "
+                 "run config), or both (alternating steps, one row each and the speed-up)")
+      ->default_val(precision)
+      ->check(CLI::IsMember({"f32", "bf16", "both"}));
+  app.add_option("--peak-gflops", peak_doc, "Documented FP32 peak (default 117 GFLOP/s per thread; BF16 twice that)");
+  app.add_option("--peak-n", peak_n, "Size of the GEMM that measures the peak (0 = skip)")
       ->default_val(peak_n)
       ->check(CLI::NonNegativeNumber);
   add_common(app, c, 3, 1, " (training steps)", "--steps,--reps");
@@ -131,50 +137,79 @@ int bench_train(int argc, char** argv) {
   if (mem.total() > 0.9 * avail)
     fail(config, ": training batch ", B, " x ", T, " needs about ", mem.total() / 1e9, " GB but only ", avail / 1e9,
          " GB are available; lower --batch or --seq");
+  std::vector<Precision> precs;
+  if (precision != "bf16") precs.push_back(Precision::F32);
+  if (precision != "f32") precs.push_back(Precision::BF16);
+  if (precision != "f32" && !bf16_products_available())
+    std::fprintf(stderr, "warning: this CPU has no AVX512-BF16: bf16 products fall back to f32\n");
 
-  const double peak_meas = peak_n > 0 ? measure_sgemm_gflops(peak_n) : 0.0;
   auto bw = random_bench_weights(cfg, c.seed);
   ParamTensors& params = *bw->params;
   ParamTensors grads(cfg);
   AdamW adam(cfg, AdamWConfig{});
-  GradModel gm(bw->weights);
-  std::vector<double> times;
-  LossStats ls;
+  // One view per precision of the same parameters: the steps alternate, so both see the same machine state.
+  std::vector<Weights> views;
+  views.reserve(precs.size());  // the GradModels hold references into it
+  for (Precision p : precs) views.push_back(params.view(p));
+  std::vector<std::unique_ptr<GradModel>> gms;
+  for (const Weights& v : views) gms.push_back(std::make_unique<GradModel>(v));
+  std::vector<std::vector<double>> times(precs.size());
+  std::vector<LossStats> ls(precs.size());
   for (int s = 0; s < c.warmup + c.reps; ++s) {
     const auto ids = random_ids(B * T, cfg.vocab_size, c.seed * 1000003 + uint64_t(s));
-    Timer t;
-    ls = gm.loss_and_grads(ids.data(), B, T, grads);
-    clip_grad_norm(grads, 1.0);
-    adam.update(params, grads, 1e-4);
-    if (s >= c.warmup) times.push_back(t.seconds());
+    for (size_t i = 0; i < precs.size(); ++i) {
+      Timer t;
+      ls[i] = gms[i]->loss_and_grads(ids.data(), B, T, grads);
+      clip_grad_norm(grads, 1.0);
+      adam.update(params, grads, 1e-4);
+      if (s >= c.warmup) times[i].push_back(t.seconds());
+    }
   }
-  const double step_s = median(times);  // the PyTorch reference reports the median step too
-  const double tps = double(B * T) / step_s;
   const TrainFlops fl = train_flops_per_token(cfg, T);
-  const double gflops = fl.total() * tps / 1e9;
   size_t nparams = 0;
   for (size_t i = 0; i < params.specs().size(); ++i) nparams += size_t(params.numel(i));
 
-  nlohmann::json j = {{"bench", "train"},     {"config", config},        {"params", nparams},
-                      {"batch", B},           {"seq", T},                {"steps", c.reps},
-                      {"warmup", c.warmup},   {"threads", threads},      {"step_s", step_s}, {"step_s_mean", mean(times)},
-                      {"compute", compute_name(compute_mode())},
-                      {"step_s_min", *std::min_element(times.begin(), times.end())},
-                      {"tokens_per_s", tps},  {"flops_per_token", fl.total()},
-                      {"flops_per_token_params", fl.params},            {"flops_per_token_mixing", fl.mixing},
-                      {"model_gflops", gflops},
-                      {"peak_measured_gflops", peak_meas},              {"peak_documented_gflops", peak_doc},
-                      {"mfu_measured", peak_meas > 0 ? gflops / peak_meas : 0.0},
-                      {"mfu_documented", gflops / peak_doc},            {"loss", ls.loss},
-                      {"peak_rss_bytes", peak_rss_bytes()}};
-  Table t({"model", "params", "batch", "threads", "step ms", "tokens/s", "GFLOP/s", "MFU(meas)", "MFU(doc)"});
-  t.add({short_name(config), fmt("%.1fM", double(nparams) / 1e6), fmt("%ldx%ld", long(B), long(T)), fmt("%d", threads),
-         fmt("%.1f", step_s * 1e3), fmt("%.1f", tps), fmt("%.1f", gflops),
-         peak_meas > 0 ? fmt("%.1f%%", 100 * gflops / peak_meas) : "-", fmt("%.1f%%", 100 * gflops / peak_doc)});
-  emit(c, j, t,
-       fmt("peaks: measured SGEMM %.1f GFLOP/s (n=%d), documented %.1f GFLOP/s; %.2f GFLOP/token; %d steps "
-           "after %d warm-up (median); loss %.3f",
-           peak_meas, peak_n, peak_doc, fl.total() / 1e9, c.reps, c.warmup, ls.loss));
+  Table t({"model", "params", "batch", "threads", "precision", "step ms", "tokens/s", "GFLOP/s", "MFU(meas)",
+           "MFU(doc)"});
+  nlohmann::json runs = nlohmann::json::array();
+  std::string peaks;
+  for (size_t i = 0; i < precs.size(); ++i) {
+    const Precision p = precs[i];
+    const bool bf16 = p == Precision::BF16 && bf16_products_available();
+    // Measured after the steps, so the peak and the steps see the same (possibly shared) machine.
+    const double peak_meas = peak_n > 0 ? measure_gemm_gflops(peak_n, 3, p) : 0.0;
+    const double peak_d = bf16 ? 2 * peak_doc : peak_doc;
+    const double step_s = median(times[i]);  // the PyTorch reference reports the median step too
+    const double tps = double(B * T) / step_s;
+    const double gflops = fl.total() * tps / 1e9;
+    runs.push_back({{"bench", "train"},     {"config", config},        {"params", nparams},
+                    {"batch", B},           {"seq", T},                {"steps", c.reps},
+                    {"warmup", c.warmup},   {"threads", threads},      {"step_s", step_s},
+                    {"step_s_mean", mean(times[i])},                   {"compute", compute_name(compute_mode())},
+                    {"precision", precision_name(p)},                  {"bf16_products", bf16},
+                    {"step_s_min", *std::min_element(times[i].begin(), times[i].end())},
+                    {"tokens_per_s", tps},  {"flops_per_token", fl.total()},
+                    {"flops_per_token_params", fl.params},            {"flops_per_token_mixing", fl.mixing},
+                    {"model_gflops", gflops},
+                    {"peak_measured_gflops", peak_meas},              {"peak_documented_gflops", peak_d},
+                    {"mfu_measured", peak_meas > 0 ? gflops / peak_meas : 0.0},
+                    {"mfu_documented", gflops / peak_d},              {"loss", ls[i].loss},
+                    {"peak_rss_bytes", peak_rss_bytes()}});
+    t.add({short_name(config), fmt("%.1fM", double(nparams) / 1e6), fmt("%ldx%ld", long(B), long(T)),
+           fmt("%d", threads), precision_name(p), fmt("%.1f", step_s * 1e3), fmt("%.1f", tps), fmt("%.1f", gflops),
+           peak_meas > 0 ? fmt("%.1f%%", 100 * gflops / peak_meas) : "-", fmt("%.1f%%", 100 * gflops / peak_d)});
+    peaks += fmt("%s%s GEMM %.1f GFLOP/s measured (n=%d), %.1f documented; loss %.3f", i ? "; " : "",
+                 precision_name(p), peak_meas, peak_n, peak_d, ls[i].loss);
+  }
+  nlohmann::json j = runs.size() == 1 ? runs[0] : nlohmann::json{{"bench", "train"}, {"runs", runs}};
+  std::string tail = fmt("peaks: %s; %.2f GFLOP/token; %d steps after %d warm-up (median)", peaks.c_str(),
+                         fl.total() / 1e9, c.reps, c.warmup);
+  if (runs.size() == 2) {
+    const double r = runs[1]["tokens_per_s"].get<double>() / runs[0]["tokens_per_s"].get<double>();
+    j["bf16_speedup"] = r;
+    tail += fmt("; bf16 / f32 tokens/s %.2fx", r);
+  }
+  emit(c, j, t, tail);
   return 0;
 }
 

@@ -16,6 +16,7 @@ struct TrainFlags {
   bool resume = false, quiet = false;
   int threads = -1;
   int64_t grad_accum = 1;
+  std::string precision;
 
   void add(CLI::App& app, const std::string& config_help, const char* data_help) {
     app.add_option("-c,--config", config, config_help)->required();
@@ -36,6 +37,12 @@ struct TrainFlags {
                    "gradients are summed (the same rows per step whatever the split; under mpirun -np N each rank "
                    "takes A of them)")
         ->check(CLI::PositiveNumber);
+    app.add_option("--precision", precision,
+                   "Products of the linear layers and the lm_head (overrides \"precision\"; default f32): f32, or "
+                   "bf16 = mixed precision, operands rounded to bf16 with f32 accumulation (AVX512-BF16 where the "
+                   "CPU has it, else f32); master weights, gradients, AdamW state and the loss stay f32. See README "
+                   "'Precision'")
+        ->check(CLI::IsMember({"f32", "bf16"}));
   }
   // The run config with the flags applied (threads set), and the loop options.
   RunConfig load() const {
@@ -47,6 +54,7 @@ struct TrainFlags {
       rc.steps_given = true;
     }
     if (threads >= 0) rc.threads = threads;
+    if (!precision.empty()) rc.precision = parse_precision(precision, "--precision");
     set_threads(rc.threads);
     return rc;
   }

@@ -192,7 +192,9 @@ void linear_bf16(const float* x, int64_t M, int64_t ldx, const WeightMat& W, flo
 }
 
 void linear_f32(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  if (M == 1) {
+  if (W.products == Precision::BF16) {
+    gemm_bf16(false, true, M, W.rows, W.cols, x, ldx, W.f32(), W.cols, beta, y, ldy);
+  } else if (M == 1) {
     cblas_sgemv(CblasRowMajor, CblasNoTrans, int(W.rows), int(W.cols), 1.f, W.f32(), int(W.cols), x, 1, beta, y, 1);
   } else {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(W.rows), int(W.cols), 1.f, x, int(ldx), W.f32(),

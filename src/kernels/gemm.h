@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "kernels/gemm_mixed.h"
 #include "kernels/quant_formats.h"
 
 namespace hyb {
@@ -12,6 +13,9 @@ struct WeightMat {
   DType dtype = DType::F32;  // F32, BF16, or block-quantized Q8_0 / Q4_0 (kernels/quant_formats.h)
   const void* data = nullptr;
   int64_t rows = 0, cols = 0;
+  // F32 weights only: BF16 makes every GEMM with this matrix (forward, and the backward's dx and dW) a
+  // mixed-precision one (kernels/gemm_mixed.h). Training with `precision: bf16` sets it on its master weights.
+  Precision products = Precision::F32;
 
   const float* f32() const { return static_cast<const float*>(data); }
   const uint16_t* bf16() const { return static_cast<const uint16_t*>(data); }

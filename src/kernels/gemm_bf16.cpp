@@ -41,9 +41,11 @@ HYB_DPBF16 inline __mmask16 tail_mask16(int64_t left) {
 }
 
 // MR activation rows × one 48-wide packed panel; each k pair is one broadcast of the activations' two bf16.
+// Row r's pair p lies at xb + r·rs + p·ps: rs = row stride, ps = 2 for plain rows; rs = 2, ps = 2·kRowBlock for
+// rows packed pair-interleaved (pack_rows_t).
 template <int MR>
-HYB_DPBF16 void micro(const uint16_t* xb, int64_t ldxb, const uint16_t* packed, int64_t pairs, int64_t n, float* y,
-                      int64_t ldy, float beta) {
+HYB_DPBF16 void micro(const uint16_t* xb, int64_t rs, int64_t ps, const uint16_t* packed, int64_t pairs, int64_t n,
+                      float* y, int64_t ldy, float beta) {
   __m512 acc[MR][3];
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = acc[r][2] = _mm512_setzero_ps();
   for (int64_t p = 0; p < pairs; ++p) {
@@ -53,7 +55,7 @@ HYB_DPBF16 void micro(const uint16_t* xb, int64_t ldxb, const uint16_t* packed, 
     const __m512bh b2 = as_bh(_mm512_loadu_si512(bp + 64));
     for (int r = 0; r < MR; ++r) {
       int32_t pair;
-      std::memcpy(&pair, xb + r * ldxb + 2 * p, 4);
+      std::memcpy(&pair, xb + r * rs + p * ps, 4);
       const __m512bh a = as_bh(_mm512_set1_epi32(pair));
       acc[r][0] = _mm512_dpbf16_ps(acc[r][0], b0, a);
       acc[r][1] = _mm512_dpbf16_ps(acc[r][1], b1, a);
@@ -167,20 +169,82 @@ void pack_panel(const uint16_t* w, int64_t K, int64_t n0, int64_t n, uint16_t* p
 
 void gemm_panel(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* packed, int64_t K, int64_t n, float* y,
                 int64_t ldy, float beta) {
+  gemm_panel_rows(xb, M, kRowBlock * ldxb, ldxb, 2, packed, K, n, y, ldy, beta);
+}
+
+void gemm_panel_rows(const uint16_t* a, int64_t M, int64_t block_stride, int64_t rs, int64_t ps,
+                     const uint16_t* packed, int64_t K, int64_t n, float* y, int64_t ldy, float beta) {
   const int64_t pairs = (K + 1) / 2;
-  constexpr int64_t MR = 8;
+  constexpr int64_t MR = kRowBlock;
   for (int64_t m0 = 0; m0 < M; m0 += MR) {
-    const uint16_t* a = xb + m0 * ldxb;
+    const uint16_t* ab = a + (m0 / MR) * block_stride;
     float* c = y + m0 * ldy;
     switch (std::min(MR, M - m0)) {
-      case 8: micro<8>(a, ldxb, packed, pairs, n, c, ldy, beta); break;
-      case 7: micro<7>(a, ldxb, packed, pairs, n, c, ldy, beta); break;
-      case 6: micro<6>(a, ldxb, packed, pairs, n, c, ldy, beta); break;
-      case 5: micro<5>(a, ldxb, packed, pairs, n, c, ldy, beta); break;
-      case 4: micro<4>(a, ldxb, packed, pairs, n, c, ldy, beta); break;
-      case 3: micro<3>(a, ldxb, packed, pairs, n, c, ldy, beta); break;
-      case 2: micro<2>(a, ldxb, packed, pairs, n, c, ldy, beta); break;
-      default: micro<1>(a, ldxb, packed, pairs, n, c, ldy, beta); break;
+      case 8: micro<8>(ab, rs, ps, packed, pairs, n, c, ldy, beta); break;
+      case 7: micro<7>(ab, rs, ps, packed, pairs, n, c, ldy, beta); break;
+      case 6: micro<6>(ab, rs, ps, packed, pairs, n, c, ldy, beta); break;
+      case 5: micro<5>(ab, rs, ps, packed, pairs, n, c, ldy, beta); break;
+      case 4: micro<4>(ab, rs, ps, packed, pairs, n, c, ldy, beta); break;
+      case 3: micro<3>(ab, rs, ps, packed, pairs, n, c, ldy, beta); break;
+      case 2: micro<2>(ab, rs, ps, packed, pairs, n, c, ldy, beta); break;
+      default: micro<1>(ab, rs, ps, packed, pairs, n, c, ldy, beta); break;
+    }
+  }
+}
+
+namespace {
+// out[2j], out[2j+1] = bf16(r0[j]), bf16(r1[j]) for j < 8: two k of 8 columns, rounded and pair-interleaved.
+HYB_DPBF16 inline void interleave8(const float* r0, const float* r1, uint16_t* out) {
+  __m128bh ra = _mm256_cvtneps_pbh(_mm256_loadu_ps(r0)), rb = _mm256_cvtneps_pbh(_mm256_loadu_ps(r1));
+  const __m128i a = reinterpret_cast<__m128i&>(ra), b = reinterpret_cast<__m128i&>(rb);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_unpacklo_epi16(a, b));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8), _mm_unpackhi_epi16(a, b));
+}
+
+// Columns [c0, c0 + w) of storage rows k and k + 1 (k + 1 may be past the end: zeros) into pair-interleaved
+// slots out[2j], out[2j + 1], zero-filling slots [w, width).
+HYB_DPBF16 inline void interleave_cols(const float* src, int64_t ld, int64_t k, int64_t K, int64_t c0, int64_t w,
+                                       int64_t width, uint16_t* out) {
+  const float* r0 = src + k * ld + c0;
+  const float* r1 = k + 1 < K ? r0 + ld : nullptr;
+  int64_t j = 0;
+  if (r1)
+    for (; j + 8 <= w; j += 8) interleave8(r0 + j, r1 + j, out + 2 * j);
+  for (; j < w; ++j) {
+    out[2 * j] = f32_to_bf16(r0[j]);
+    out[2 * j + 1] = r1 ? f32_to_bf16(r1[j]) : 0;
+  }
+  for (; j < width; ++j) out[2 * j] = out[2 * j + 1] = 0;
+}
+}  // namespace
+
+HYB_DPBF16 void pack_rows_t(const float* a, int64_t lda, int64_t K, int64_t m0, int64_t mr, uint16_t* out) {
+  for (int64_t p = 0; p < (K + 1) / 2; ++p) interleave_cols(a, lda, 2 * p, K, m0, mr, kRowBlock, out + p * 2 * kRowBlock);
+}
+
+HYB_DPBF16 void pack_panel_kn(const float* b, int64_t ldb, int64_t K, int64_t n0, int64_t n, uint16_t* packed) {
+  for (int64_t p = 0; p < (K + 1) / 2; ++p) interleave_cols(b, ldb, 2 * p, K, n0, n, kPanel, packed + p * 2 * kPanel);
+}
+
+HYB_DPBF16 void pack_panel_nk(const float* b, int64_t ldb, int64_t K, int64_t n0, int64_t n, uint16_t* packed) {
+  const int64_t pairs = (K + 1) / 2;
+  // One weight row at a time: 32 values rounded in one instruction, then spread to their pair slots.
+  alignas(64) uint16_t row[32];
+  for (int64_t j = 0; j < kPanel; ++j) {
+    if (j >= n) {
+      for (int64_t p = 0; p < pairs; ++p) packed[p * 2 * kPanel + 2 * j] = packed[p * 2 * kPanel + 2 * j + 1] = 0;
+      continue;
+    }
+    const float* src = b + (n0 + j) * ldb;
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+      const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + k + 16), _mm512_loadu_ps(src + k));
+      _mm512_store_si512(row, reinterpret_cast<const __m512i&>(v));
+      for (int64_t q = 0; q < 16; ++q) std::memcpy(packed + (k / 2 + q) * 2 * kPanel + 2 * j, row + 2 * q, 4);
+    }
+    for (; k < K; k += 2) {
+      packed[(k / 2) * 2 * kPanel + 2 * j] = f32_to_bf16(src[k]);
+      packed[(k / 2) * 2 * kPanel + 2 * j + 1] = k + 1 < K ? f32_to_bf16(src[k + 1]) : 0;
     }
   }
 }
@@ -192,6 +256,11 @@ void to_bf16(const float* x, int64_t n, uint16_t* xb, int64_t n_pad) {
 }
 void pack_panel(const uint16_t*, int64_t, int64_t, int64_t, uint16_t*) {}
 void gemm_panel(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*, int64_t, float) {}
+void gemm_panel_rows(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*,
+                     int64_t, float) {}
+void pack_rows_t(const float*, int64_t, int64_t, int64_t, int64_t, uint16_t*) {}
+void pack_panel_kn(const float*, int64_t, int64_t, int64_t, int64_t, uint16_t*) {}
+void pack_panel_nk(const float*, int64_t, int64_t, int64_t, int64_t, uint16_t*) {}
 void rowwise_rows(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, int64_t, float*, int64_t,
                   float) {}
 

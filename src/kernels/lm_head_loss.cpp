@@ -10,6 +10,16 @@
 
 namespace hyb {
 
+namespace {
+// The three products in the arguments' precision (f64 has only its own).
+template <class F>
+void mm(const LmHeadLossArgs<F>& a, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const F* A, int64_t lda,
+        const F* B, int64_t ldb, F beta, F* C, int64_t ldc) {
+  if constexpr (std::is_same_v<F, float>) gemm_prec(a.products, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+  else gemm<F>(ta, tb, M, N, K, F(1), A, lda, B, ldb, beta, C, ldc);
+}
+}  // namespace
+
 template <class F>
 LmHeadLossResult lm_head_loss(const LmHeadLossArgs<F>& a) {
   LmHeadLossResult res;
@@ -19,7 +29,7 @@ LmHeadLossResult lm_head_loss(const LmHeadLossArgs<F>& a) {
   for (int64_t r0 = 0; r0 < a.N; r0 += R) {
     const int64_t n = std::min(R, a.N - r0);
     const F* h = a.h + r0 * D;
-    gemm<F>(false, true, n, V, D, F(1), h, D, a.W, D, F(0), logits.data(), V);
+    mm(a, false, true, n, V, D, h, D, a.W, D, F(0), logits.data(), V);
     // Per-row terms summed serially afterwards: a fixed reduction order keeps the loss bitwise reproducible.
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n; ++r) {
@@ -62,8 +72,8 @@ LmHeadLossResult lm_head_loss(const LmHeadLossArgs<F>& a) {
       res.z_sum += row_z[r];
       ++res.count;
     }
-    if (a.dh) gemm<F>(false, false, n, D, V, F(1), logits.data(), V, a.W, D, F(0), a.dh + r0 * D, D);
-    if (a.dW) gemm<F>(true, false, V, D, n, F(1), logits.data(), V, h, D, F(1), a.dW, D);
+    if (a.dh) mm(a, false, false, n, D, V, logits.data(), V, a.W, D, F(0), a.dh + r0 * D, D);
+    if (a.dW) mm(a, true, false, V, D, n, logits.data(), V, h, D, F(1), a.dW, D);
   }
   return res;
 }

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/gemm_mixed.h"
+
 namespace hyb {
 
 template <class F>
@@ -17,6 +19,7 @@ struct LmHeadLossArgs {
   F* dh = nullptr;            // [N, D] written; null = loss only
   F* dW = nullptr;            // [V, D] accumulated; null = skip
   int64_t block = 256;
+  Precision products = Precision::F32;  // f32 only: BF16 = mixed-precision products (kernels/gemm_mixed.h)
 };
 
 struct LmHeadLossResult {

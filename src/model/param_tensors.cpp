@@ -63,8 +63,9 @@ void copy_mat(const WeightMat& m, float* dst) {
   else
     for (int64_t r = 0; r < m.rows; ++r) weight_row_f32(m, r, dst + r * m.cols);
 }
-WeightMat f32_mat(const float* p, int64_t rows, int64_t cols) {
+WeightMat f32_mat(const float* p, int64_t rows, int64_t cols, Precision products = Precision::F32) {
   WeightMat m;
+  m.products = products;
   m.dtype = DType::F32;
   m.data = p;
   m.rows = rows;
@@ -109,13 +110,14 @@ void ParamTensors::copy_from(const Weights& w) {
   }
 }
 
-Weights ParamTensors::view() const {
+Weights ParamTensors::view(Precision products) const {
   const ModelConfig& c = cfg_;
   const int64_t D = c.hidden_size, I = c.intermediate_size, Hv = c.linear_num_value_heads;
+  const auto mat = [products](const float* p, int64_t rows, int64_t cols) { return f32_mat(p, rows, cols, products); };
   Weights w(c);
   w.matrix_dtype = DType::F32;
   w.embed = f32_mat(embed, c.vocab_size, D);
-  w.lm_head = f32_mat(lm_head, c.vocab_size, D);
+  w.lm_head = mat(lm_head, c.vocab_size, D);
   w.final_norm = final_norm;
   for (size_t l = 0; l < layers.size(); ++l) {
     const LayerParams& s = layers[l];
@@ -126,17 +128,17 @@ Weights ParamTensors::view() const {
     L.post_ff_norm = s.post_ff_norm;
     if (L.kind == LayerKind::GDN) {
       const int64_t kd = c.key_dim(), vd = c.value_dim();
-      L.gdn.q = f32_mat(s.gdn.q, kd, D); L.gdn.k = f32_mat(s.gdn.k, kd, D); L.gdn.v = f32_mat(s.gdn.v, vd, D);
-      L.gdn.a = f32_mat(s.gdn.a, Hv, D); L.gdn.b = f32_mat(s.gdn.b, Hv, D); L.gdn.g = f32_mat(s.gdn.g, vd, D);
-      L.gdn.o = f32_mat(s.gdn.o, D, vd);
+      L.gdn.q = mat(s.gdn.q, kd, D); L.gdn.k = mat(s.gdn.k, kd, D); L.gdn.v = mat(s.gdn.v, vd, D);
+      L.gdn.a = mat(s.gdn.a, Hv, D); L.gdn.b = mat(s.gdn.b, Hv, D); L.gdn.g = mat(s.gdn.g, vd, D);
+      L.gdn.o = mat(s.gdn.o, D, vd);
       L.gdn.conv = s.gdn.conv; L.gdn.A_log = s.gdn.A_log; L.gdn.dt_bias = s.gdn.dt_bias;
       L.gdn.o_norm = s.gdn.o_norm;
     } else {
-      L.attn.q = f32_mat(s.attn.q, c.q_dim(), D); L.attn.k = f32_mat(s.attn.k, c.kv_dim(), D);
-      L.attn.v = f32_mat(s.attn.v, c.kv_dim(), D); L.attn.o = f32_mat(s.attn.o, D, c.q_dim());
+      L.attn.q = mat(s.attn.q, c.q_dim(), D); L.attn.k = mat(s.attn.k, c.kv_dim(), D);
+      L.attn.v = mat(s.attn.v, c.kv_dim(), D); L.attn.o = mat(s.attn.o, D, c.q_dim());
       L.attn.q_norm = s.attn.q_norm; L.attn.k_norm = s.attn.k_norm;
     }
-    L.gate = f32_mat(s.gate, I, D); L.up = f32_mat(s.up, I, D); L.down = f32_mat(s.down, D, I);
+    L.gate = mat(s.gate, I, D); L.up = mat(s.up, I, D); L.down = mat(s.down, D, I);
     w.layers.push_back(L);
   }
   return w;

@@ -48,8 +48,10 @@ class ParamTensors {
 
   // Copies (widening BF16) every parameter of w, whose config must match.
   void copy_from(const Weights& w);
-  // F32 Weights whose views point into this arena (valid while it lives and is not resized).
-  Weights view() const;
+  // F32 Weights whose views point into this arena (valid while it lives and is not resized). `products` is the
+  // precision of every GEMM with the linear weights and the lm_head (BF16: mixed-precision training); the
+  // embedding is only looked up.
+  Weights view(Precision products = Precision::F32) const;
 
   float* embed = nullptr;
   float* lm_head = nullptr;  // == embed when tie_word_embeddings

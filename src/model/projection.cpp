@@ -9,7 +9,7 @@ WeightMat stacked_weights(std::span<const WeightMat* const> ms, std::span<float*
   const float* gnext = grads.empty() ? nullptr : grads[0];
   for (size_t i = 0; i < ms.size(); ++i) {
     const WeightMat* m = ms[i];
-    if (m->dtype != DType::F32 || m->f32() != next || m->cols != r.cols || (gnext && grads[i] != gnext))
+    if (m->dtype != DType::F32 || m->products != r.products || m->f32() != next || m->cols != r.cols || (gnext && grads[i] != gnext))
       return WeightMat{};
     next += m->rows * m->cols;
     if (gnext) gnext += m->rows * m->cols;

@@ -61,6 +61,7 @@ SeqLogps GradModel::head_logps(const std::vector<float>& h) {
   row_ce_.assign(size_t(N), 0.0);
   LmHeadLossArgs<float> la{h.data(), N, c.hidden_size, w_.lm_head.f32(), c.vocab_size, targets_.data(), 0.0};
   la.row_ce = row_ce_.data();
+  la.products = w_.lm_head.products;
   lm_head_loss(la);
   SeqLogps out;
   int64_t r = 0;
@@ -111,6 +112,7 @@ double GradModel::objective_and_grads(std::span<const ScoredSeq> seqs, ParamTens
   dh_.resize(size_t(N * D));
   LmHeadLossArgs<float> la{h.data(), N, D, w_.lm_head.f32(), c.vocab_size, targets_.data(), 0.0};
   la.row_scale = row_scale_.data();
+  la.products = w_.lm_head.products;
   la.dh = dh_.data();
   la.dW = grads.lm_head;
   lm_head_loss(la);
@@ -138,6 +140,7 @@ LossStats GradModel::run(ParamTensors* grads, double z_loss) {
   LmHeadLossArgs<float> la{h->data(), N, D, w_.lm_head.f32(), c.vocab_size, targets_.data(), inv,
                            backward ? z_loss : 0.0};
   la.dh = backward ? dh_.data() : nullptr;
+  la.products = w_.lm_head.products;
   la.dW = backward ? grads->lm_head : nullptr;
   PhaseProfile::Scope ps_head("lm_head+CE fwd+bwd");
   const LmHeadLossResult r = lm_head_loss(la);

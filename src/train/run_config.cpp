@@ -134,7 +134,7 @@ RunConfig RunConfig::load(const std::string& path) {
                                 "grad_clip", "z_loss", "document_boundaries", "seed", "eval_interval", "eval_batches",
                                 "checkpoint_interval", "log_interval", "threads", "comment", "init_from",
                                 "tokenizer", "val_data", "epochs", "warmup_ratio", "max_len", "drop_long", "skip_bad",
-                                "pack", "loss", "beta", "label_smoothing", "gamma_ratio", "ref"};
+                                "pack", "loss", "beta", "label_smoothing", "gamma_ratio", "ref", "precision"};
   const JsonFields f(j, path);
   for (auto it = j.begin(); it != j.end(); ++it)
     if (std::find(std::begin(known), std::end(known), it.key()) == std::end(known))
@@ -165,6 +165,7 @@ RunConfig RunConfig::load(const std::string& path) {
   r.grad_clip = f.number("grad_clip", r.grad_clip);
   r.z_loss = f.number("z_loss", r.z_loss);
   r.document_boundaries = f.boolean("document_boundaries", r.document_boundaries);
+  if (f.has("precision")) r.precision = parse_precision(f.string("precision", "f32"), path + ": field \"precision\"");
   if (f.has("seed"))  // the full uint64 range, as the --seed flag takes
     r.seed = j["seed"].is_number_unsigned() ? j["seed"].get<uint64_t>() : uint64_t(f.integer("seed", 0, 0));
   r.eval_interval = f.integer("eval_interval", r.eval_interval);
@@ -243,6 +244,7 @@ nlohmann::json RunConfig::identity() const {
           {"seed", seed}};
   // Only when on, so checkpoints written before the field existed still resume.
   if (document_boundaries) id["document_boundaries"] = true;
+  if (precision != Precision::F32) id["precision"] = precision_name(precision);
   return id;
 }
 

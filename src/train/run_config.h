@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/model_config.h"
+#include "kernels/gemm_mixed.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
 
@@ -29,6 +30,9 @@ struct RunConfig {
   // EOS-separated documents inside a window are separate sequences (state reset, attention masked, RoPE from 0,
   // no label across a boundary). Off by default so earlier runs and their resume stay exact.
   bool document_boundaries = false;
+  // Products of the linear layers and the lm_head: f32, or bf16 operands with f32 accumulation (master weights,
+  // gradients, AdamW moments, reductions and the loss stay f32). See kernels/gemm_mixed.h.
+  Precision precision = Precision::F32;
   uint64_t seed = 0;
   int64_t eval_interval = 0, eval_batches = 4;    // 0 = evaluate only at the end
   int64_t checkpoint_interval = 0;                 // 0 = checkpoint only at the end

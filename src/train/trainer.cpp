@@ -315,8 +315,11 @@ int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt)
   const int64_t stop = opt.until > 0 ? std::min(opt.until, rc.steps) : rc.steps;
 
   if (!quiet) {
-    std::fprintf(stderr, "model: %zu parameters (%s); %s; %d threads; memory ~%.2f GB\n", params.size(),
-                 cfg.describe().c_str(), loop.banner.c_str(), num_threads(), mem.total() / 1e9);
+    std::fprintf(stderr, "model: %zu parameters (%s); %s; %d threads; memory ~%.2f GB; products %s\n",
+                 params.size(), cfg.describe().c_str(), loop.banner.c_str(), num_threads(), mem.total() / 1e9,
+                 rc.precision == Precision::F32 ? "f32"
+                 : bf16_products_available() ? "bf16 (AVX512-BF16, f32 accumulation)"
+                                             : "f32 (bf16 asked for, but this CPU has no AVX512-BF16)");
     if (ranks > 1 || par.accum > 1)
       std::fprintf(stderr,
                    "data parallel: %d ranks (%s) x %ld micro-batches of %ld rows; ZeRO-1: AdamW moments of %zu "
@@ -325,7 +328,7 @@ int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt)
                    shard.hi() - shard.lo(), mem.optimizer / 1e9, mem.total() / 1e9);
   }
 
-  const Weights view = params.view();
+  const Weights view = params.view(rc.precision);
   GradModel gm(view);
   if (rc.document_boundaries) {
     if (!cfg.eos_token_id) fail(rc.data, ": document_boundaries needs an EOS id, and the data has none");

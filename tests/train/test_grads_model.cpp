@@ -214,3 +214,42 @@ TEST(PackedDocuments, OffByDefaultKeepsWindowsWhole) {
 
 }  // namespace
 }  // namespace hyb
+
+namespace hyb {
+namespace {
+
+// Mixed precision: the same step with bf16 products lands near the f32 one (loss and every gradient element
+// relative to the gradient's scale), and is really different from it when the CPU has AVX512-BF16.
+TEST(MixedPrecision, Bf16ProductsStayNearF32LossAndGradients) {
+  const nlohmann::json j = {{"vocab_size", 97}, {"hidden_size", 64}, {"intermediate_size", 96}, {"num_hidden_layers", 4},
+                            {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"linear_num_key_heads", 2},
+       {"linear_num_value_heads", 4}, {"linear_key_head_dim", 16}, {"linear_value_head_dim", 16},
+       {"initializer_range", 0.1}, {"rope_parameters", {{"rope_theta", 10000.0}}}};
+  const ModelConfig cfg = ModelConfig::from_json(j, "test");
+  ParamTensors params(cfg);
+  std::mt19937_64 g(3);
+  std::normal_distribution<float> d(0.f, 0.1f);
+  for (size_t i = 0; i < params.size(); ++i) params.data()[i] = d(g);
+  const int64_t B = 2, T = 96;
+  std::vector<int32_t> ids(size_t(B * T));
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 31 + 7) % 97);
+  const Weights w32 = params.view(Precision::F32), w16 = params.view(Precision::BF16);
+  GradModel g32(w32), g16(w16);
+  ParamTensors d32(cfg), d16(cfg);
+  const LossStats s32 = g32.loss_and_grads(ids.data(), B, T, d32), s16 = g16.loss_and_grads(ids.data(), B, T, d16);
+  double norm = 0, diff = 0;
+  for (size_t i = 0; i < d32.size(); ++i) {
+    norm += double(d32.data()[i]) * d32.data()[i];
+    diff += double(d32.data()[i] - d16.data()[i]) * (d32.data()[i] - d16.data()[i]);
+  }
+  const double rel = std::sqrt(diff / norm);
+  std::printf("bf16 vs f32 products: loss %.6f vs %.6f, gradient relative L2 difference %.3g\n", s16.loss, s32.loss,
+              rel);
+  EXPECT_NEAR(s16.loss, s32.loss, 5e-3);
+  EXPECT_LT(rel, 0.03);
+  if (bf16_products_available()) EXPECT_GT(rel, 1e-5);
+  else EXPECT_EQ(rel, 0.0);
+}
+
+}  // namespace
+}  // namespace hyb
