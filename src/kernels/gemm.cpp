@@ -118,14 +118,6 @@ void matvec_rows_t(const float* x, int64_t M, int64_t ldx, const Wt* w, int64_t 
   }
 }
 
-// Activations rounded to bf16, one row per Kp-long slot; reused across calls (one thread of control).
-uint16_t* bf16_rows(const float* x, int64_t M, int64_t ldx, int64_t K, int64_t Kp) {
-  static thread_local std::vector<uint16_t> buf;
-  if (buf.size() < size_t(M * Kp)) buf.resize(size_t(M * Kp));
-  for (int64_t m = 0; m < M; ++m) bf16k::to_bf16(x + m * ldx, K, buf.data() + m * Kp, Kp);
-  return buf.data();
-}
-
 // Row-wise inputs: the f32 rows, and in fast mode with BF16 weights the same rows rounded to bf16 once per call
 // (before the parallel region, shared by every thread and matrix).
 struct RowInput {
@@ -137,8 +129,8 @@ struct RowInput {
 RowInput row_input(const float* x, int64_t M, int64_t ldx, int64_t K, bool bf16_weights) {
   RowInput in{x, M, ldx};
   if (bf16_weights && bf16_fast_active()) {
-    in.ldxb = (K + 1) / 2 * 2;
-    in.xb = bf16_rows(x, M, ldx, K, in.ldxb);
+    const Bf16Rows rows = round_rows_bf16(false, x, ldx, M, K);
+    in.xb = rows.data, in.ldxb = rows.rs;
   }
   return in;
 }
@@ -165,22 +157,12 @@ void widen_bf16_rows(const WeightMat& W, int64_t n0, int64_t n, float* out) {
   for (int64_t i = 0; i < n * W.cols; ++i) out[i] = bf16_to_f32(src[i]);
 }
 
-// Prefill shape: 48-row weight panels packed per thread (k-pair interleaved) and swept by all activation rows.
+// Prefill shape: the panel GEMM of gemm_bf16 with the weight panels packed from bf16 (k-pair interleaved).
 void gemm_dp(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  const int64_t N = W.rows, K = W.cols, Kp = (K + 1) / 2 * 2;
-  const uint16_t* xb = bf16_rows(x, M, ldx, K, Kp);
-  const int64_t panels = (N + bf16k::kPanel - 1) / bf16k::kPanel;
-#pragma omp parallel
-  {
-    static thread_local std::vector<uint16_t> packed;
-    if (packed.size() < size_t(bf16k::packed_elems(K))) packed.resize(size_t(bf16k::packed_elems(K)));
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t p = 0; p < panels; ++p) {
-      const int64_t n0 = p * bf16k::kPanel, n = std::min(bf16k::kPanel, N - n0);
-      bf16k::pack_panel(W.bf16(), K, n0, n, packed.data());
-      bf16k::gemm_panel(xb, M, Kp, packed.data(), K, n, y + n0, ldy, beta);
-    }
-  }
+  const auto pack = [](const void* w, int64_t, int64_t K, int64_t n0, int64_t n, uint16_t* out) {
+    bf16k::pack_panel(static_cast<const uint16_t*>(w), K, n0, n, out);
+  };
+  panel_gemm_bf16(round_rows_bf16(false, x, ldx, M, W.cols), M, W.rows, W.cols, pack, W.bf16(), W.cols, y, ldy, beta);
 }
 
 Compute g_compute = Compute::Exact;

@@ -167,11 +167,6 @@ void pack_panel(const uint16_t* w, int64_t K, int64_t n0, int64_t n, uint16_t* p
   }
 }
 
-void gemm_panel(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* packed, int64_t K, int64_t n, float* y,
-                int64_t ldy, float beta) {
-  gemm_panel_rows(xb, M, kRowBlock * ldxb, ldxb, 2, packed, K, n, y, ldy, beta);
-}
-
 void gemm_panel_rows(const uint16_t* a, int64_t M, int64_t block_stride, int64_t rs, int64_t ps,
                      const uint16_t* packed, int64_t K, int64_t n, float* y, int64_t ldy, float beta) {
   const int64_t pairs = (K + 1) / 2;
@@ -255,7 +250,6 @@ void to_bf16(const float* x, int64_t n, uint16_t* xb, int64_t n_pad) {
   for (int64_t i = 0; i < n_pad; ++i) xb[i] = i < n ? f32_to_bf16(x[i]) : 0;
 }
 void pack_panel(const uint16_t*, int64_t, int64_t, int64_t, uint16_t*) {}
-void gemm_panel(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*, int64_t, float) {}
 void gemm_panel_rows(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*,
                      int64_t, float) {}
 void pack_rows_t(const float*, int64_t, int64_t, int64_t, int64_t, uint16_t*) {}

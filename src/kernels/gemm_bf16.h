@@ -19,11 +19,8 @@ inline int64_t packed_elems(int64_t K) { return kPanel * ((K + 1) / 2) * 2; }
 // Packs weight rows [n0, n0 + n) (n <= kPanel) of w [*, K] into k-pair-interleaved form, zero-padded.
 void pack_panel(const uint16_t* w, int64_t K, int64_t n0, int64_t n, uint16_t* packed);
 
-// y[m, n0 + j] = beta·y + Σ_k xb[m, k] W[n0 + j, k] for all m < M and j < n, from a packed panel.
-void gemm_panel(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* packed, int64_t K, int64_t n,
-                float* y, int64_t ldy, float beta);
-
-// The same over rows held in any layout: rows are taken in blocks of kRowBlock, block b at a + b·block_stride,
+// y[m, n0 + j] = beta·y + Σ_k a[m, k] W[n0 + j, k] for all m < M and j < n, from a packed panel, over rows held
+// in any layout: rows are taken in blocks of kRowBlock, block b at a + b·block_stride,
 // and row r of a block has its k pair p at r·rs + p·ps (plain rows: block_stride = kRowBlock·ld, rs = ld, ps = 2).
 constexpr int64_t kRowBlock = 8;
 void gemm_panel_rows(const uint16_t* a, int64_t M, int64_t block_stride, int64_t rs, int64_t ps,
