@@ -15,6 +15,7 @@
 #include "bench/bench_weights.h"
 #include "bench/cache_fill.h"
 #include "bench/decode_traffic.h"
+#include "bench/gdn_flops.h"
 #include "bench/memory_info.h"
 #include "bench/peak_flops.h"
 #include "bench/read_bandwidth.h"
@@ -464,6 +465,9 @@ int bench_gdn(int argc, char** argv) {
   app.add_option("--dv", dv, "Value head dim")->default_val(dv)->check(CLI::PositiveNumber);
   app.add_option("--chunk", chunk, "Chunk length of the chunked form")->default_val(chunk)->check(CLI::PositiveNumber);
   app.add_flag("--no-backward", no_backward, "Skip the backward");
+  int64_t peak_n = 2048;
+  app.add_option("--peak-n", peak_n, "Size of the SGEMM whose rate the kernels are compared with (0 = skip)")
+      ->default_val(peak_n)->check(CLI::NonNegativeNumber);
   add_common(app, c, 3, 1, " (best is reported)");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   if (Hk == 0) Hk = H;
@@ -472,7 +476,9 @@ int bench_gdn(int argc, char** argv) {
   const int threads = set_threads(c.threads);
 
   nlohmann::json rows = nlohmann::json::array();
-  Table t({"T", "chunk fwd ms", "recurrent ms", "chunk bwd ms", "chunk tok/s", "recurrent tok/s", "chunk/recurrent"});
+  Table t({"T", "chunk fwd ms", "GFLOP/s", "of SGEMM", "recurrent ms", "chunk/recurrent", "chunk bwd ms", "GFLOP/s",
+           "of SGEMM"});
+  std::vector<std::pair<double, double>> rates;  // forward, backward GFLOP/s per row
   std::mt19937_64 rng(c.seed);
   std::uniform_real_distribution<float> uni(-1.f, 1.f), unit(0.f, 1.f);
   for (int64_t T : Tlist) {
@@ -515,20 +521,42 @@ int bench_gdn(int argc, char** argv) {
                            db.data(), dg.data(), nullptr};
       t_bwd = best_of([&] { gdn_chunk_backward(ab, d, chunk); });
     }
+    const double fwd_flops = gdn_flops(gdn_forward_chunk_flops, T, H, dk, dv, chunk);
+    const double bwd_flops = gdn_flops(gdn_backward_chunk_flops, T, H, dk, dv, chunk);
+    rates.emplace_back(fwd_flops / t_chunk / 1e9, no_backward ? 0.0 : bwd_flops / t_bwd / 1e9);
     rows.push_back({{"T", T}, {"chunk_fwd_ms", t_chunk * 1e3}, {"recurrent_ms", t_rec * 1e3},
                     {"chunk_bwd_ms", no_backward ? nlohmann::json(nullptr) : nlohmann::json(t_bwd * 1e3)},
                     {"tokens_per_s", double(T) / t_chunk}, {"recurrent_tokens_per_s", double(T) / t_rec},
-                    {"chunk_speedup", t_rec / t_chunk}});
-    t.add({fmt("%ld", long(T)), fmt("%.3f", t_chunk * 1e3), fmt("%.3f", t_rec * 1e3),
-           no_backward ? "-" : fmt("%.3f", t_bwd * 1e3), fmt("%.0f", double(T) / t_chunk),
-           fmt("%.0f", double(T) / t_rec), fmt("%.2fx", t_rec / t_chunk)});
+                    {"chunk_speedup", t_rec / t_chunk}, {"fwd_gflop", fwd_flops / 1e9},
+                    {"fwd_gflops", rates.back().first}, {"bwd_gflop", bwd_flops / 1e9},
+                    {"bwd_gflops", no_backward ? nlohmann::json(nullptr) : nlohmann::json(rates.back().second)}});
+  }
+  // SGEMM at the same thread count, measured after the kernels so that both see the same (possibly shared) CPUs.
+  const double sgemm = peak_n > 0 ? measure_sgemm_gflops(int(peak_n), 3) : 0.0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    auto& r = rows[i];
+    const auto [fr, br] = rates[i];
+    const auto of = [&](double x) { return sgemm > 0 ? fmt("%.2f", x / sgemm) : std::string("-"); };
+    if (sgemm > 0) {
+      r["fwd_of_sgemm"] = fr / sgemm;
+      r["bwd_of_sgemm"] = no_backward ? nlohmann::json(nullptr) : nlohmann::json(br / sgemm);
+    }
+    t.add({fmt("%ld", long(r["T"].get<int64_t>())), fmt("%.3f", r["chunk_fwd_ms"].get<double>()), fmt("%.1f", fr),
+           of(fr), fmt("%.3f", r["recurrent_ms"].get<double>()), fmt("%.2fx", r["chunk_speedup"].get<double>()),
+           no_backward ? "-" : fmt("%.3f", r["chunk_bwd_ms"].get<double>()), no_backward ? "-" : fmt("%.1f", br),
+           no_backward ? "-" : of(br)});
   }
   nlohmann::json j = {{"bench", "gdn"}, {"heads", H},   {"key_heads", Hk},      {"dk", dk},
                       {"dv", dv},       {"chunk", chunk}, {"threads", threads}, {"reps", c.reps},
-                      {"rows", rows},   {"tokens_per_s", rows.back()["tokens_per_s"]}};
+                      {"rows", rows},   {"tokens_per_s", rows.back()["tokens_per_s"]},
+                      {"sgemm_gflops", sgemm}, {"sgemm_n", peak_n}};
   emit(c, j, t,
-       fmt("heads %ld (key heads %ld), dk %ld, dv %ld, chunk %ld, %d thread%s; best of %d after %d warm-up",
-           long(H), long(Hk), long(dk), long(dv), long(chunk), threads, threads > 1 ? "s" : "", c.reps, c.warmup));
+       fmt("heads %ld (key heads %ld), dk %ld, dv %ld, chunk %ld, %d thread%s; best of %d after %d warm-up; "
+           "GFLOP/s by the counts of src/bench/gdn_flops.h (forward %.1f, backward %.1f kFLOP per token and head at "
+           "this chunk); SGEMM %ld³ in this run: %.1f GFLOP/s",
+           long(H), long(Hk), long(dk), long(dv), long(chunk), threads, threads > 1 ? "s" : "", c.reps, c.warmup,
+           gdn_forward_chunk_flops(double(chunk), double(dk), double(dv)) / double(chunk) / 1e3,
+           gdn_backward_chunk_flops(double(chunk), double(dk), double(dv)) / double(chunk) / 1e3, long(peak_n), sgemm));
   return 0;
 }
 

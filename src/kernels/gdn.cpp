@@ -1,10 +1,13 @@
 #include "kernels/gdn.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "kernels/gdn_blas.h"
+#include "kernels/gdn_chunk.h"
 
 namespace hyb {
 
@@ -70,74 +73,43 @@ void gdn_recurrent(const GdnArgs<F>& a) {
   }
 }
 
-// Per chunk every step is a small dense product (spec §5.1 tags F1..F10); the only per-token work left is
-// scaling rows and the n²/2 exponentials of the decay mask.
+// Per chunk every step is a small dense product (kernels/gdn_chunk.h); the only per-token work left is scaling
+// rows and the n²/2 exponentials of the decay mask.
 template <class F>
 void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
-  using gdn_detail::gemm;
   const int64_t ratio = a.Hv / a.Hk, dk = a.dk, dv = a.dv;
+  using Work = gdn_detail::ChunkWork<F>;
 #pragma omp parallel
   {
-    // Z holds [W; diag(e^γ) Q] stacked so one product with S0 serves both F7 and F9; G receives it.
-    F* const base = gdn_detail::thread_scratch<F>(size_t(3 * C + 2 * C * C + C * dv + 2 * C * dk + 2 * C * dv));
-    F* const gam = base; F* const eg = gam + C; F* const bet = eg + C;
-    F* const Am = bet + C; F* const P = Am + C * C; F* const U = P + C * C; F* const Z = U + C * dv;
-    F* const G = Z + 2 * C * dk;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t h = 0; h < a.Hv; ++h) {
-      F* S = a.state + h * dk * dv;
-      const int64_t kh = h / ratio;
-      for (int64_t c0 = 0; c0 < a.T; c0 += C) {
-        const int64_t n = std::min(C, a.T - c0);
-        const F* Kc = a.k + c0 * a.ldk + kh * dk;
-        const F* Qc = a.q + c0 * a.ldq + kh * dk;
-        const F* Vc = a.v + c0 * a.ldv + h * dv;
-        F run = 0;  // F1
-        for (int64_t r = 0; r < n; ++r) {
-          run += a.g[(c0 + r) * a.Hv + h];
-          gam[r] = run;
-          eg[r] = std::exp(run);
-          bet[r] = a.beta[(c0 + r) * a.Hv + h];
-        }
-        // F2, F3, F8: both Gram products in full, then the decay mask on and below the diagonal.
-        gdn_detail::gemm_nt_lower(n, dk, Kc, a.ldk, Kc, a.ldk, Am, C);
-        gdn_detail::gemm_nt_lower(n, dk, Qc, a.ldq, Kc, a.ldk, P, C);
-        for (int64_t r = 0; r < n; ++r) {
-          F* ar = &Am[r * C];
-          F* pr = &P[r * C];
-          for (int64_t c = 0; c <= r; ++c) {
-            const F e = std::exp(gam[r] - gam[c]);  // c ≤ r: exponent ≤ 0
-            ar[c] *= bet[r] * e;
-            pr[c] *= e;
+    F* const mem = gdn_detail::thread_scratch<F>(size_t(Work::floats(C, dk, dv) + Work::scratch_floats(C, dk, dv)));
+    Work w;
+    w.bind(mem, C, dk, dv);
+    F* const scratch = mem + Work::floats(C, dk, dv);
+    // Each thread owns a contiguous block of heads and walks the chunks outside, its heads inside: the rows of
+    // one chunk are then read as one contiguous run per token (all the thread's heads), which the hardware
+    // prefetchers follow and the TLB holds, where head-major order jumps a whole row stride per token.
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t h0 = a.Hv * t / nt, h1 = a.Hv * (t + 1) / nt;
+    for (int64_t c0 = 0; c0 < a.T; c0 += C) {
+      const int64_t n = std::min(C, a.T - c0);
+      for (int64_t h = h0; h < h1; ++h) {
+        F* S = a.state + h * dk * dv;
+        const int64_t kh = h / ratio;
+        // The next head's rows (or the next chunk's first) into L2 while this one computes: ~60 µs ahead, and
+        // left to demand misses their copies cost about a sixth of the kernel.
+        {
+          const int64_t hn = h + 1 < h1 ? h + 1 : h0, cn = h + 1 < h1 ? c0 : c0 + C;
+          if (cn < a.T) {
+            const int64_t nn = std::min(C, a.T - cn), khn = hn / ratio;
+            gdn_detail::prefetch_rows(a.q + cn * a.ldq + khn * dk, a.ldq, nn, dk);
+            gdn_detail::prefetch_rows(a.k + cn * a.ldk + khn * dk, a.ldk, nn, dk);
+            gdn_detail::prefetch_rows(a.v + cn * a.ldv + hn * dv, a.ldv, nn, dv);
           }
-          std::fill(pr + r + 1, pr + n, F(0));  // the lower-triangular product below reads the diagonal blocks
         }
-        // F4-F6: (I + A) [U | W] = [diag(β) V | diag(β e^γ) K] by a triangular solve.
-        F* W = Z;
-        F* Qs = Z + n * dk;
-        for (int64_t r = 0; r < n; ++r) {
-          const F* v = Vc + r * a.ldv; const F* k = Kc + r * a.ldk; const F* q = Qc + r * a.ldq;
-          F* u = &U[r * dv]; F* w = W + r * dk; F* qs = Qs + r * dk;
-          const F b = bet[r], be = bet[r] * eg[r], e = eg[r];
-          for (int64_t j = 0; j < dv; ++j) u[j] = b * v[j];
-          for (int64_t i = 0; i < dk; ++i) { w[i] = be * k[i]; qs[i] = e * q[i]; }
-        }
-        gdn_detail::unit_lower_solve(false, n, dv, Am, C, U, dv);
-        gdn_detail::unit_lower_solve(false, n, dk, Am, C, W, dk);
-        // [W; diag(e^γ) Q] · S0, then F7 Vn = U − W S0 (in U) and F9 O = diag(e^γ) Q S0 + P Vn.
-        gemm(false, false, 2 * n, dv, dk, F(1), Z, dk, S, dv, F(0), G, dv);
-        for (int64_t i = 0; i < n * dv; ++i) U[i] -= G[i];
-        for (int64_t r = 0; r < n; ++r) std::copy_n(&G[(n + r) * dv], dv, a.out + (c0 + r) * a.ldo + h * dv);
-        gdn_detail::gemm_lower_nn(n, dv, P, C, U, dv, a.out + c0 * a.ldo + h * dv, a.ldo);
-        // F10: S1 = e^{γ_n} S0 + (diag(e^{γ_n − γ}) K)ᵀ Vn; W's rows are free to hold the scaled keys.
-        const F gl = gam[n - 1];
-        for (int64_t r = 0; r < n; ++r) {
-          const F e = std::exp(gl - gam[r]);
-          const F* k = Kc + r * a.ldk;
-          F* w = W + r * dk;
-          for (int64_t i = 0; i < dk; ++i) w[i] = e * k[i];
-        }
-        gemm(true, false, dk, dv, n, F(1), W, dk, U, dv, eg[n - 1], S, dv);
+        w.build(n, a.g + c0 * a.Hv + h, a.beta + c0 * a.Hv + h, a.Hv, a.q + c0 * a.ldq + kh * dk, a.ldq,
+                a.k + c0 * a.ldk + kh * dk, a.ldk, a.v + c0 * a.ldv + h * dv, a.ldv, S, scratch);
+        w.output(S, a.out + c0 * a.ldo + h * dv, a.ldo);
+        w.advance(S);
       }
     }
   }

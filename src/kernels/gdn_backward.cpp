@@ -6,6 +6,7 @@
 
 #include "kernels/gdn.h"
 #include "kernels/gdn_blas.h"
+#include "kernels/gdn_chunk.h"
 
 namespace hyb {
 
@@ -14,68 +15,7 @@ namespace {
 using gdn_detail::gemm;
 using gdn_detail::unit_lower_solve;
 
-// Everything the forward computes inside one chunk of one value head, rebuilt for the backward.
-template <class F>
-struct ChunkWork {
-  int64_t C = 0, dk = 0, dv = 0, n = 0;
-  F *gam, *eg, *bet, *E, *KK, *P, *A, *U, *W, *Vn, *Kt;
-
-  static int64_t floats(int64_t C, int64_t dk, int64_t dv) { return 3 * C + 4 * C * C + 2 * C * dv + 2 * C * dk; }
-  // Lays the arrays out in `mem`, which holds floats(C, dk, dv) elements.
-  void bind(F* mem, int64_t C_, int64_t dk_, int64_t dv_) {
-    C = C_; dk = dk_; dv = dv_;
-    gam = mem; eg = gam + C; bet = eg + C;
-    E = bet + C; KK = E + C * C; P = KK + C * C; A = P + C * C;
-    U = A + C * C; Vn = U + C * dv; W = Vn + C * dv; Kt = W + C * dk;
-  }
-
-  // Kc, Qc, Vc point at row 0 of the chunk; S0 is the state entering it.
-  void build(int64_t n_, const F* g, const F* beta, int64_t stride, const F* Qc, int64_t ldq, const F* Kc,
-             int64_t ldk, const F* Vc, int64_t ldv, const F* S0) {
-    n = n_;
-    F run = 0;
-    for (int64_t r = 0; r < n; ++r) {  // F1
-      run += g[r * stride];
-      gam[r] = run;
-      eg[r] = std::exp(run);
-      bet[r] = beta[r * stride];
-    }
-    gdn_detail::gemm_nt_lower(n, dk, Kc, ldk, Kc, ldk, KK, C);  // F2, F3, F8
-    gdn_detail::gemm_nt_lower(n, dk, Qc, ldq, Kc, ldk, P, C);
-    for (int64_t r = 0; r < n; ++r) {
-      F* er = &E[r * C]; F* ar = &A[r * C]; F* pr = &P[r * C]; const F* kr = &KK[r * C];
-      for (int64_t c = 0; c <= r; ++c) {
-        er[c] = std::exp(gam[r] - gam[c]);  // c ≤ r: exponent ≤ 0
-        ar[c] = c < r ? bet[r] * er[c] * kr[c] : F(0);
-      }
-      for (int64_t c = 0; c <= r; ++c) pr[c] *= er[c];
-      std::fill(pr + r + 1, pr + n, F(0));
-    }
-    for (int64_t r = 0; r < n; ++r) {  // F4-F6 right-hand sides
-      const F* v = Vc + r * ldv; const F* k = Kc + r * ldk;
-      F* u = &U[r * dv]; F* w = &W[r * dk];
-      const F b = bet[r], be = bet[r] * eg[r];
-      for (int64_t j = 0; j < dv; ++j) u[j] = b * v[j];
-      for (int64_t i = 0; i < dk; ++i) w[i] = be * k[i];
-    }
-    unit_lower_solve(false, n, dv, A, C, U, dv);
-    unit_lower_solve(false, n, dk, A, C, W, dk);
-    std::copy_n(U, n * dv, Vn);  // F7
-    gemm(false, false, n, dv, dk, F(-1), W, dk, S0, dv, F(1), Vn, dv);
-    const F gn = gam[n - 1];  // K̃ = diag(e^{γ_n − γ}) K
-    for (int64_t r = 0; r < n; ++r) {
-      const F e = std::exp(gn - gam[r]);
-      const F* k = Kc + r * ldk;
-      F* kt = &Kt[r * dk];
-      for (int64_t i = 0; i < dk; ++i) kt[i] = e * k[i];
-    }
-  }
-
-  // F10: S ← e^{γ_n} S + K̃ᵀ Vn.
-  void advance(F* S) const {
-    gemm(true, false, dk, dv, n, F(1), Kt, dk, Vn, dv, eg[n - 1], S, dv);
-  }
-};
+using gdn_detail::ChunkWork;
 
 }  // namespace
 
@@ -89,7 +29,8 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
     // The forward sweep keeps every chunk's intermediates for the backward sweep instead of rebuilding them:
     // O(T·(C + dk + dv)) memory per thread, and a third less arithmetic than recomputing.
     const int64_t per_chunk = ChunkWork<F>::floats(C, dk, dv) + dk * dv;
-    const int64_t per_thread = 3 * dk * dv + 2 * C * dv + 6 * C * dk + 3 * C * C + C;
+    const int64_t per_thread =
+        3 * dk * dv + 2 * C * dv + 6 * C * dk + 3 * C * C + C + ChunkWork<F>::scratch_floats(C, dk, dv);
     F* p = gdn_detail::thread_scratch<F>(size_t(nch * per_chunk + per_thread));
     std::vector<ChunkWork<F>> works(static_cast<size_t>(nch));
     for (auto& w : works) { w.bind(p, C, dk, dv); p += ChunkWork<F>::floats(C, dk, dv); }
@@ -108,7 +49,8 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
     F* const DV = p; p += C * C;
     F* const dP = p; p += C * C;
     F* const dA = p; p += C * C;
-    F* const dgam = p;
+    F* const dgam = p; p += C;
+    F* const build_scratch = p;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t kh = 0; kh < a.Hk; ++kh) {
       for (int64_t t = 0; t < T; ++t) {
@@ -118,7 +60,7 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
       for (int64_t h = kh * ratio; h < (kh + 1) * ratio; ++h) {
         auto build = [&](ChunkWork<F>& cw, int64_t c0, int64_t n, const F* S0) {
           cw.build(n, a.g + c0 * Hv + h, a.beta + c0 * Hv + h, Hv, a.q + c0 * a.ldq + kh * dk, a.ldq,
-                   a.k + c0 * a.ldk + kh * dk, a.ldk, a.v + c0 * a.ldv + h * dv, a.ldv, S0);
+                   a.k + c0 * a.ldk + kh * dk, a.ldk, a.v + c0 * a.ldv + h * dv, a.ldv, S0, build_scratch);
         };
         // Forward sweep: the state entering every chunk.
         if (a.state) std::copy_n(a.state + h * dk * dv, dk * dv, S);

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "kernels/gdn.h"
+#include "kernels/gdn_tile.h"
 #include "test_util.h"
 
 using namespace hyb;
@@ -180,4 +181,49 @@ TEST(GdnChunk, SplitSequenceContinuesFromState) {
   EXPECT_LT(maxdiff(second.second, whole.second), 1e-10);
   std::vector<double> tail(whole.first.begin() + 100 * vr, whole.first.end());
   EXPECT_LT(maxdiff(second.first, tail), 1e-10);
+}
+
+// The chunk's product kernel on its own: every tail of the 8 × 32 tiles, both layouts of A, row scales, beta, and
+// the two triangular shapes, against a float64 product of the same operands.
+TEST(GdnTileGemm, MatchesFloat64ProductOnEveryTailAndShape) {
+  using gdn_detail::Tri;
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int64_t M : {1, 7, 8, 9, 17, 64})
+    for (int64_t N : {1, 15, 16, 17, 32, 33, 64, 70})
+      for (int64_t K : {1, 5, 64, 65})
+        for (Tri tri : {Tri::None, Tri::LowerA, Tri::LowerC})
+          for (bool transA : {false, true}) {
+            if (tri == Tri::LowerA && K < M) continue;  // A square-or-wider lower triangle
+            const int64_t lda = (transA ? M : K) + 3, ldb = N + 2, ldc = N + 5;
+            std::vector<float> A(size_t((transA ? K : M) * lda)), B(size_t(K * ldb)), rs(static_cast<size_t>(M));
+            for (auto* x : {&A, &B, &rs})
+              for (auto& e : *x) e = u(rng);
+            const auto at = [&](int64_t i, int64_t k) -> float& { return transA ? A[size_t(k * lda + i)] : A[size_t(i * lda + k)]; };
+            if (tri == Tri::LowerA)
+              for (int64_t i = 0; i < M; ++i)
+                for (int64_t k = i + 1; k < K; ++k) at(i, k) = 0.f;
+            const float beta = (M + N + K) % 2 ? 1.f : 0.f, alpha = -0.5f;
+            std::vector<float> C(size_t(M * ldc), 7.f), C0 = C;
+            gdn_detail::tile_gemm<float>(M, N, K, {A.data(), transA ? 1 : lda, transA ? lda : 1}, B.data(), ldb,
+                                         C.data(), ldc, beta, alpha, rs.data(), tri);
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = 0; j < ldc; ++j) {
+                const float got = C[size_t(i * ldc + j)];
+                if (j >= N) {  // the padding between rows is never written
+                  EXPECT_EQ(got, 7.f);
+                  continue;
+                }
+                if (tri == Tri::LowerC && j > i) continue;  // unspecified above the diagonal
+                double ref = 0, mag = 0;
+                for (int64_t k = 0; k < K; ++k) {
+                  ref += double(at(i, k)) * B[size_t(k * ldb + j)];
+                  mag += std::abs(double(at(i, k)) * B[size_t(k * ldb + j)]);
+                }
+                ref = beta * double(C0[size_t(i * ldc + j)]) + double(alpha) * rs[size_t(i)] * ref;
+                ASSERT_NEAR(got, ref, 1e-6 * (mag + 8) + 1e-6)
+                    << "M=" << M << " N=" << N << " K=" << K << " tri=" << int(tri) << " transA=" << transA
+                    << " i=" << i << " j=" << j;
+              }
+          }
 }

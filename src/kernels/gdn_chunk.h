@@ -1,0 +1,152 @@
+// One chunk of one value head of the chunked gated delta rule (spec §5.1, tags F1..F10): everything the forward
+// computes inside the chunk, in one place for the forward kernel and for the backward, which keeps every chunk's
+// work for its reverse sweep. All products are tile_gemm calls on data that stays in L1/L2.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/gdn_tile.h"
+#include "kernels/vec_math.h"
+
+namespace hyb::gdn_detail {
+
+template <class F>
+inline F exp_of(F x) {
+  if constexpr (std::is_same_v<F, float>) return vec::fast_exp(x);  // vectorises; ≤ 2 ulp
+  else return std::exp(x);
+}
+
+
+// Prefetches rows [0, n) of `cols` elements at stride ld into L2.
+template <class F>
+inline void prefetch_rows(const F* p, int64_t ld, int64_t n, int64_t cols) {
+  constexpr int64_t kLine = 64 / int64_t(sizeof(F));
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < cols; j += kLine) __builtin_prefetch(p + r * ld + j, 0, 2);
+}
+
+template <class F>
+struct ChunkWork {
+  int64_t C = 0, dk = 0, dv = 0, n = 0;
+  // gam = γ (cumulative log-decay), eg = e^γ, bet = β; E = e^{γ_r − γ_c} (c ≤ r); KK = K Kᵀ; P = E ∘ Q Kᵀ (lower,
+  // zero above); A = β_r E ∘ K Kᵀ (strictly lower, zero elsewhere); U = (I + A)⁻¹ diag(β) V;
+  // W = (I + A)⁻¹ diag(β e^γ) K; Vn = U − W S0; Kt = diag(e^{γ_n − γ}) K ([n, dk], row-major).
+  F *gam, *eg, *bet, *E, *KK, *P, *A, *U, *W, *Vn, *Kt;
+
+  static int64_t floats(int64_t C, int64_t dk, int64_t dv) { return 3 * C + 4 * C * C + 2 * C * dv + 2 * C * dk; }
+  // Scratch of one build, kept until the next: contiguous copies of the chunk's q, k, v rows (in the model's
+  // [T, heads, d] layout consecutive rows of one head are heads·d floats apart, 16 KB at 32 × 128, so every row
+  // maps to the same L1 set and the products would miss), Kᵀ, and the inverse with its two column scalings.
+  static int64_t scratch_floats(int64_t C, int64_t dk, int64_t dv) { return 3 * dk * C + dv * C + 3 * C * C; }
+  const F* Ql = nullptr;  // the chunk's q rows [n, dk] in the scratch
+
+  // Lays the arrays out in `mem`, which holds floats(C, dk, dv) elements.
+  void bind(F* mem, int64_t C_, int64_t dk_, int64_t dv_) {
+    C = C_; dk = dk_; dv = dv_;
+    gam = mem; eg = gam + C; bet = eg + C;
+    E = bet + C; KK = E + C * C; P = KK + C * C; A = P + C * C;
+    U = A + C * C; Vn = U + C * dv; W = Vn + C * dv; Kt = W + C * dk;
+  }
+
+  // Qin, Kin, Vin point at row 0 of the chunk; g and beta at its first token (stride between tokens); S0 is the
+  // state entering it. `scratch` holds scratch_floats(C, dk, dv) elements.
+  void build(int64_t n_, const F* g, const F* beta, int64_t stride, const F* Qin, int64_t ldq_in, const F* Kin,
+             int64_t ldk_in, const F* Vin, int64_t ldv_in, const F* S0, F* scratch) {
+    n = n_;
+    F* const Kx = scratch;        // Kᵀ [dk, C]
+    F* const Ti = Kx + dk * C;    // (I + A)⁻¹ [C, C], lower with unit diagonal
+    F* const Tb = Ti + C * C;     // Ti diag(β)
+    F* const Tbe = Tb + C * C;    // Ti diag(β e^γ)
+    F* const Kq = Tbe + C * C;    // the chunk's rows, contiguous
+    F* const Qq = Kq + C * dk;
+    F* const Vq = Qq + C * dk;
+    for (int64_t r = 0; r < n; ++r) {
+      std::copy_n(Kin + r * ldk_in, dk, Kq + r * dk);
+      std::copy_n(Qin + r * ldq_in, dk, Qq + r * dk);
+      std::copy_n(Vin + r * ldv_in, dv, Vq + r * dv);
+    }
+    Ql = Qq;
+    const F* const Kc = Kq; const F* const Qc = Qq; const F* const Vc = Vq;
+    const int64_t ldk = dk, ldq = dk, ldv = dv;
+    F run = 0;
+    for (int64_t r = 0; r < n; ++r) {  // F1
+      run += g[r * stride];
+      gam[r] = run;
+      eg[r] = std::exp(run);
+      bet[r] = beta[r * stride];
+    }
+    for (int64_t r0 = 0; r0 < n; r0 += 16)  // 16 rows at a time: their lines stay in L1 across the columns
+      for (int64_t i = 0; i < dk; ++i)
+        for (int64_t r = r0; r < std::min(n, r0 + 16); ++r) Kx[i * C + r] = Kc[r * ldk + i];
+    // F2, F3, F8: the two Gram products on and below the diagonal, then the decay mask.
+    tile_gemm<F>(n, n, dk, {Kc, ldk, 1}, Kx, C, KK, C, F(0), F(1), nullptr, Tri::LowerC);
+    tile_gemm<F>(n, n, dk, {Qc, ldq, 1}, Kx, C, P, C, F(0), F(1), nullptr, Tri::LowerC);
+    for (int64_t r = 0; r < n; ++r) {
+      F* er = &E[r * C]; F* ar = &A[r * C]; F* pr = &P[r * C]; const F* kr = &KK[r * C];
+      const F gr = gam[r], br = bet[r];
+#pragma omp simd
+      for (int64_t c = 0; c <= r; ++c) {
+        const F e = exp_of(gr - gam[c]);  // c ≤ r: exponent ≤ 0
+        er[c] = e;
+        ar[c] = c < r ? br * e * kr[c] : F(0);
+        pr[c] *= e;
+      }
+      std::fill(ar + r + 1, ar + n, F(0));
+      std::fill(pr + r + 1, pr + n, F(0));  // LowerA products read the diagonal blocks' upper part
+    }
+    // F4-F6: (I + A)⁻¹ by forward substitution, row r = e_r − Σ_{c<r} A_rc row c (n³/6 multiply-adds, about 1%
+    // of the chunk), so that U and W become two lower-triangular tile products instead of triangular solves.
+    // Row r, 16 columns at a time: T_rj = δ_rj − Σ_{j≤c<r} A_rc T_cj, accumulated in registers (T_cj = 0 for j > c).
+    constexpr int64_t kW = 16;
+    for (int64_t r = 0; r < n; ++r) {
+      F* tr = &Ti[r * C];
+      const F* ar = &A[r * C];
+      for (int64_t j0 = 0; j0 < n; j0 += kW) {
+        F acc[kW] = {};
+        if (j0 + kW <= n) {
+          for (int64_t c = j0; c < r; ++c) {
+            const F x = ar[c];
+            const F* tc = &Ti[c * C + j0];
+#pragma omp simd
+            for (int64_t j = 0; j < kW; ++j) acc[j] += x * tc[j];
+          }
+        } else {
+          for (int64_t c = j0; c < r; ++c)
+            for (int64_t j = 0; j < n - j0; ++j) acc[j] += ar[c] * Ti[c * C + j0 + j];
+        }
+        for (int64_t j = 0; j < std::min(kW, n - j0); ++j) tr[j0 + j] = (j0 + j == r ? F(1) : F(0)) - acc[j];
+      }
+      F* tb = &Tb[r * C]; F* tbe = &Tbe[r * C];
+#pragma omp simd
+      for (int64_t c = 0; c < n; ++c) {
+        tb[c] = tr[c] * bet[c];
+        tbe[c] = tr[c] * bet[c] * eg[c];
+      }
+    }
+    tile_gemm<F>(n, dv, n, {Tb, C, 1}, Vc, ldv, U, dv, F(0), F(1), nullptr, Tri::LowerA);
+    tile_gemm<F>(n, dk, n, {Tbe, C, 1}, Kc, ldk, W, dk, F(0), F(1), nullptr, Tri::LowerA);
+    // F7: Vn = U − W S0.
+    std::copy_n(U, n * dv, Vn);
+    tile_gemm<F>(n, dv, dk, {W, dk, 1}, S0, dv, Vn, dv, F(1), F(-1));
+    const F gn = gam[n - 1];  // K̃ = diag(e^{γ_n − γ}) K
+    for (int64_t r = 0; r < n; ++r) {
+      const F e = std::exp(gn - gam[r]);
+      const F* k = Kc + r * ldk;
+      F* kt = &Kt[r * dk];
+      for (int64_t i = 0; i < dk; ++i) kt[i] = e * k[i];
+    }
+  }
+
+  // F9: O = diag(e^γ) Q S0 + P Vn, after build with the same scratch; rows of O at stride ldo.
+  void output(const F* S0, F* O, int64_t ldo) const {
+    tile_gemm<F>(n, dv, dk, {Ql, dk, 1}, S0, dv, O, ldo, F(0), F(1), eg);
+    tile_gemm<F>(n, dv, n, {P, C, 1}, Vn, dv, O, ldo, F(1), F(1), nullptr, Tri::LowerA);
+  }
+
+  // F10: S ← e^{γ_n} S + K̃ᵀ Vn.
+  void advance(F* S) const { tile_gemm<F>(dk, dv, n, {Kt, 1, dk}, Vn, dv, S, dv, eg[n - 1]); }
+};
+
+}  // namespace hyb::gdn_detail
