@@ -13,9 +13,10 @@ namespace hyb {
 namespace {
 
 using gdn_detail::gemm;
-using gdn_detail::unit_lower_solve;
 
 using gdn_detail::ChunkWork;
+using gdn_detail::tile_gemm;
+using gdn_detail::Tri;
 
 }  // namespace
 
@@ -30,7 +31,7 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
     // O(T·(C + dk + dv)) memory per thread, and a third less arithmetic than recomputing.
     const int64_t per_chunk = ChunkWork<F>::floats(C, dk, dv) + dk * dv;
     const int64_t per_thread =
-        3 * dk * dv + 2 * C * dv + 6 * C * dk + 3 * C * C + C + ChunkWork<F>::scratch_floats(C, dk, dv);
+        5 * dk * dv + 5 * C * dv + 10 * C * dk + 3 * C * C + C + ChunkWork<F>::scratch_floats(C, dk, dv);
     F* p = gdn_detail::thread_scratch<F>(size_t(nch * per_chunk + per_thread));
     std::vector<ChunkWork<F>> works(static_cast<size_t>(nch));
     for (auto& w : works) { w.bind(p, C, dk, dv); p += ChunkWork<F>::floats(C, dk, dv); }
@@ -50,6 +51,16 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
     F* const dP = p; p += C * C;
     F* const dA = p; p += C * C;
     F* const dgam = p; p += C;
+    F* const dOl = p; p += C * dv;  // the chunk's rows of dO, k and q, contiguous (see ChunkWork::scratch_floats)
+    F* const Kl = p; p += C * dk;
+    F* const Ql = p; p += C * dk;
+    F* const dW = p; p += C * dk;
+    // Transposed operands, so that every product of the sweep is a tile product with a row-major B.
+    F* const S0T = p; p += dk * dv;
+    F* const dST = p; p += dk * dv;
+    F* const VnT = p; p += C * dv;
+    F* const UT = p; p += C * dv;
+    F* const WT = p; p += C * dk;
     F* const build_scratch = p;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t kh = 0; kh < a.Hk; ++kh) {
@@ -78,21 +89,28 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
           const int64_t c0 = ci * C, n = std::min(C, T - c0);
           const F* S0 = states + ci * dk * dv;
           const ChunkWork<F>& cw = works[size_t(ci)];
-          const F* Kc = a.k + c0 * a.ldk + kh * dk;
-          const F* Qc = a.q + c0 * a.ldq + kh * dk;
           const F* Vc = a.v + c0 * a.ldv + h * dv;
-          const F* dO = d.dout + c0 * d.lddo + h * dv;
+          for (int64_t r = 0; r < n; ++r) {
+            std::copy_n(d.dout + (c0 + r) * d.lddo + h * dv, dv, dOl + r * dv);
+            std::copy_n(a.k + (c0 + r) * a.ldk + kh * dk, dk, Kl + r * dk);
+            std::copy_n(a.q + (c0 + r) * a.ldq + kh * dk, dk, Ql + r * dk);
+          }
+          const F* const Kc = Kl; const F* const Qc = Ql; const F* const dO = dOl;
+          const int64_t ldk = dk, ldq = dk, lddo = dv;
           const F* gam = cw.gam; const F* eg = cw.eg; const F* bet = cw.bet;
           const F gn = gam[n - 1], egn = eg[n - 1];
           std::fill_n(dgam, n, F(0));
 
           // R1: dVn = Pᵀ dO + K̃ dS1
-          gemm(true, false, n, dv, n, F(1), cw.P, C, dO, d.lddo, F(0), dVn, dv);
-          gemm(false, false, n, dv, dk, F(1), cw.Kt, dk, dS, dv, F(1), dVn, dv);
+          tile_gemm<F>(n, dv, n, {cw.P, 1, C}, dO, lddo, dVn, dv, F(0), F(1), nullptr, Tri::UpperA);
+          tile_gemm<F>(n, dv, dk, {cw.Kt, dk, 1}, dS, dv, dVn, dv, F(1));
           // dO S0ᵀ and Vn dS1ᵀ (rows [dk]) feed R4, R5 and R13; dO Vnᵀ feeds R3.
-          gemm(false, true, n, dk, dv, F(1), dO, d.lddo, S0, dv, F(0), SdO, dk);
-          gemm(false, true, n, dk, dv, F(1), cw.Vn, dv, dS, dv, F(0), dSVn, dk);
-          gemm(false, true, n, n, dv, F(1), dO, d.lddo, cw.Vn, dv, F(0), DV, C);
+          gdn_detail::transpose(dk, dv, S0, dv, S0T, dk);
+          gdn_detail::transpose(dk, dv, dS, dv, dST, dk);
+          gdn_detail::transpose(n, dv, cw.Vn, dv, VnT, C);
+          tile_gemm<F>(n, dk, dv, {dO, lddo, 1}, S0T, dk, SdO, dk, F(0));
+          tile_gemm<F>(n, dk, dv, {cw.Vn, dv, 1}, dST, dk, dSVn, dk, F(0));
+          tile_gemm<F>(n, n, dv, {dO, lddo, 1}, VnT, C, DV, C, F(0), F(1), nullptr, Tri::LowerC);
           // R3 and the P terms of R13.
           for (int64_t r = 0; r < n; ++r) {
             const F* dvr = &DV[r * C]; const F* er = &cw.E[r * C]; const F* pr = &cw.P[r * C];
@@ -111,10 +129,13 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
           // R4, R5 row parts (+ the decay terms of R13), then the dP products.
           for (int64_t r = 0; r < n; ++r) {
             F* dq = &dQ[r * dk]; F* dkr = &dK[r * dk]; F* qt = &Qt[r * dk];
-            const F* q = Qc + r * a.ldq; const F* k = Kc + r * a.ldk;
+            const F* q = Qc + r * ldq; const F* k = Kc + r * ldk;
             const F* sdo = &SdO[r * dk]; const F* dsv = &dSVn[r * dk];
             const F e = std::exp(gn - gam[r]);
             F qs = 0, kh2 = 0;
+            // Vector reductions (a fixed order, so results are reproducible): a serial sum would chain one add
+            // latency per element.
+#pragma omp simd reduction(+ : qs, kh2)
             for (int64_t i = 0; i < dk; ++i) {
               dq[i] = eg[r] * sdo[i];
               qt[i] = eg[r] * q[i];
@@ -127,29 +148,32 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
             dgam[n - 1] += hr;
             dgam[r] -= hr;
           }
-          gemm(false, false, n, dk, n, F(1), dP, C, Kc, a.ldk, F(1), dQ, dk);
-          gemm(true, false, n, dk, n, F(1), dP, C, Qc, a.ldq, F(1), dK, dk);
+          tile_gemm<F>(n, dk, n, {dP, C, 1}, Kc, ldk, dQ, dk, F(1), F(1), nullptr, Tri::LowerA);
+          tile_gemm<F>(n, dk, n, {dP, 1, C}, Qc, ldq, dK, dk, F(1), F(1), nullptr, Tri::UpperA);
           {  // e^{γn} ⟨S0, dS1⟩
             F s = 0;
+#pragma omp simd reduction(+ : s)
             for (int64_t i = 0; i < dk * dv; ++i) s += S0[i] * dS[i];
             dgam[n - 1] += egn * s;
           }
           // R2: dS0 = e^{γn} dS1 + Q̃ᵀ dO − Wᵀ dVn
           for (int64_t i = 0; i < dk * dv; ++i) dS0[i] = egn * dS[i];
-          gemm(true, false, dk, dv, n, F(1), Qt, dk, dO, d.lddo, F(1), dS0, dv);
-          gemm(true, false, dk, dv, n, F(-1), cw.W, dk, dVn, dv, F(1), dS0, dv);
-          // R6, R7: Y = Tmᵀ dW with dW = −dVn S0ᵀ; X = Tmᵀ dVn.
-          gemm(false, true, n, dk, dv, F(-1), dVn, dv, S0, dv, F(0), Y, dk);
-          std::copy_n(dVn, n * dv, X);
-          unit_lower_solve(true, n, dv, cw.A, C, X, dv);
-          unit_lower_solve(true, n, dk, cw.A, C, Y, dk);
+          tile_gemm<F>(dk, dv, n, {Qt, 1, dk}, dO, lddo, dS0, dv, F(1));
+          tile_gemm<F>(dk, dv, n, {cw.W, 1, dk}, dVn, dv, dS0, dv, F(1), F(-1));
+          // R6, R7: Y = Tmᵀ dW with dW = −dVn S0ᵀ; X = Tmᵀ dVn (Tm = (I + A)⁻¹ from the rebuild, so both
+          // solves are products with its upper-triangular transpose).
+          tile_gemm<F>(n, dk, dv, {dVn, dv, 1}, S0T, dk, dW, dk, F(0), F(-1));
+          tile_gemm<F>(n, dv, n, {cw.Ti, 1, C}, dVn, dv, X, dv, F(0), F(1), nullptr, Tri::UpperA);
+          tile_gemm<F>(n, dk, n, {cw.Ti, 1, C}, dW, dk, Y, dk, F(0), F(1), nullptr, Tri::UpperA);
           // R8, R9 and the W term of R13.
           for (int64_t r = 0; r < n; ++r) {
             const F* x = &X[r * dv]; const F* y = &Y[r * dk];
-            const F* v = Vc + r * a.ldv; const F* k = Kc + r * a.ldk;
+            const F* v = Vc + r * a.ldv; const F* k = Kc + r * ldk;
             F* dvo = d.dv + (c0 + r) * d.lddv + h * dv;
             F xv = 0, yk = 0;
+#pragma omp simd reduction(+ : xv)
             for (int64_t j = 0; j < dv; ++j) { dvo[j] = bet[r] * x[j]; xv += x[j] * v[j]; }
+#pragma omp simd reduction(+ : yk)
             for (int64_t i = 0; i < dk; ++i) yk += y[i] * k[i];
             d.dbeta[(c0 + r) * Hv + h] = xv + eg[r] * yk;
             dgam[r] += bet[r] * eg[r] * yk;
@@ -159,8 +183,10 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
           }
           // R11 via dA = −(X Uᵀ + Y Wᵀ) (strictly lower used), then R12 and the A term of R13. The two key
           // terms of R12 are one product with the symmetric M = B + Bᵀ, B_rc = β_r dA_rc E_rc (c < r).
-          gemm(false, true, n, n, dv, F(-1), X, dv, cw.U, dv, F(0), dA, C);
-          gemm(false, true, n, n, dk, F(-1), Y, dk, cw.W, dk, F(1), dA, C);
+          gdn_detail::transpose(n, dv, cw.U, dv, UT, C);
+          gdn_detail::transpose(n, dk, cw.W, dk, WT, C);
+          tile_gemm<F>(n, n, dv, {X, dv, 1}, UT, C, dA, C, F(0), F(-1), nullptr, Tri::LowerC);
+          tile_gemm<F>(n, n, dk, {Y, dk, 1}, WT, C, dA, C, F(1), F(-1), nullptr, Tri::LowerC);
           F* M = DV;
           for (int64_t r = 0; r < n; ++r) {
             const F* dar = &dA[r * C]; const F* ar = &cw.A[r * C]; const F* er = &cw.E[r * C];
@@ -178,7 +204,7 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
             dgam[r] += acc;
             d.dbeta[(c0 + r) * Hv + h] += dbr;
           }
-          gemm(false, false, n, dk, n, F(1), M, C, Kc, a.ldk, F(1), dK, dk);
+          tile_gemm<F>(n, dk, n, {M, C, 1}, Kc, ldk, dK, dk, F(1));
           // R14: dg_i = Σ_{r≥i} dγ_r; then scatter dq, dk onto the key head.
           F run = 0;
           for (int64_t r = n - 1; r >= 0; --r) {

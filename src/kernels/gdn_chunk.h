@@ -19,6 +19,16 @@ inline F exp_of(F x) {
 }
 
 
+// dst[j, i] = src[i, j] for i < rows, j < cols, in 16 × 16 blocks (both sides' lines stay in L1 across a block).
+template <class F>
+inline void transpose(int64_t rows, int64_t cols, const F* src, int64_t lds, F* dst, int64_t ldd) {
+  constexpr int64_t kB = 16;
+  for (int64_t i0 = 0; i0 < rows; i0 += kB)
+    for (int64_t j0 = 0; j0 < cols; j0 += kB)
+      for (int64_t j = j0; j < std::min(cols, j0 + kB); ++j)
+        for (int64_t i = i0; i < std::min(rows, i0 + kB); ++i) dst[j * ldd + i] = src[i * lds + j];
+}
+
 // Prefetches rows [0, n) of `cols` elements at stride ld into L2.
 template <class F>
 inline void prefetch_rows(const F* p, int64_t ld, int64_t n, int64_t cols) {
@@ -32,14 +42,15 @@ struct ChunkWork {
   int64_t C = 0, dk = 0, dv = 0, n = 0;
   // gam = γ (cumulative log-decay), eg = e^γ, bet = β; E = e^{γ_r − γ_c} (c ≤ r); KK = K Kᵀ; P = E ∘ Q Kᵀ (lower,
   // zero above); A = β_r E ∘ K Kᵀ (strictly lower, zero elsewhere); U = (I + A)⁻¹ diag(β) V;
-  // W = (I + A)⁻¹ diag(β e^γ) K; Vn = U − W S0; Kt = diag(e^{γ_n − γ}) K ([n, dk], row-major).
-  F *gam, *eg, *bet, *E, *KK, *P, *A, *U, *W, *Vn, *Kt;
+  // W = (I + A)⁻¹ diag(β e^γ) K; Vn = U − W S0; Kt = diag(e^{γ_n − γ}) K ([n, dk], row-major); Ti = (I + A)⁻¹
+  // (lower, unit diagonal, zero above).
+  F *gam, *eg, *bet, *E, *KK, *P, *A, *U, *W, *Vn, *Kt, *Ti;
 
-  static int64_t floats(int64_t C, int64_t dk, int64_t dv) { return 3 * C + 4 * C * C + 2 * C * dv + 2 * C * dk; }
+  static int64_t floats(int64_t C, int64_t dk, int64_t dv) { return 3 * C + 5 * C * C + 2 * C * dv + 2 * C * dk; }
   // Scratch of one build, kept until the next: contiguous copies of the chunk's q, k, v rows (in the model's
   // [T, heads, d] layout consecutive rows of one head are heads·d floats apart, 16 KB at 32 × 128, so every row
-  // maps to the same L1 set and the products would miss), Kᵀ, and the inverse with its two column scalings.
-  static int64_t scratch_floats(int64_t C, int64_t dk, int64_t dv) { return 3 * dk * C + dv * C + 3 * C * C; }
+  // maps to the same L1 set and the products would miss), Kᵀ, and the inverse's two column scalings.
+  static int64_t scratch_floats(int64_t C, int64_t dk, int64_t dv) { return 3 * dk * C + dv * C + 2 * C * C; }
   const F* Ql = nullptr;  // the chunk's q rows [n, dk] in the scratch
 
   // Lays the arrays out in `mem`, which holds floats(C, dk, dv) elements.
@@ -47,7 +58,7 @@ struct ChunkWork {
     C = C_; dk = dk_; dv = dv_;
     gam = mem; eg = gam + C; bet = eg + C;
     E = bet + C; KK = E + C * C; P = KK + C * C; A = P + C * C;
-    U = A + C * C; Vn = U + C * dv; W = Vn + C * dv; Kt = W + C * dk;
+    U = A + C * C; Vn = U + C * dv; W = Vn + C * dv; Kt = W + C * dk; Ti = Kt + C * dk;
   }
 
   // Qin, Kin, Vin point at row 0 of the chunk; g and beta at its first token (stride between tokens); S0 is the
@@ -56,8 +67,7 @@ struct ChunkWork {
              int64_t ldk_in, const F* Vin, int64_t ldv_in, const F* S0, F* scratch) {
     n = n_;
     F* const Kx = scratch;        // Kᵀ [dk, C]
-    F* const Ti = Kx + dk * C;    // (I + A)⁻¹ [C, C], lower with unit diagonal
-    F* const Tb = Ti + C * C;     // Ti diag(β)
+    F* const Tb = Kx + dk * C;    // Ti diag(β)
     F* const Tbe = Tb + C * C;    // Ti diag(β e^γ)
     F* const Kq = Tbe + C * C;    // the chunk's rows, contiguous
     F* const Qq = Kq + C * dk;
@@ -77,9 +87,7 @@ struct ChunkWork {
       eg[r] = std::exp(run);
       bet[r] = beta[r * stride];
     }
-    for (int64_t r0 = 0; r0 < n; r0 += 16)  // 16 rows at a time: their lines stay in L1 across the columns
-      for (int64_t i = 0; i < dk; ++i)
-        for (int64_t r = r0; r < std::min(n, r0 + 16); ++r) Kx[i * C + r] = Kc[r * ldk + i];
+    transpose(n, dk, Kc, ldk, Kx, C);
     // F2, F3, F8: the two Gram products on and below the diagonal, then the decay mask.
     tile_gemm<F>(n, n, dk, {Kc, ldk, 1}, Kx, C, KK, C, F(0), F(1), nullptr, Tri::LowerC);
     tile_gemm<F>(n, n, dk, {Qc, ldq, 1}, Kx, C, P, C, F(0), F(1), nullptr, Tri::LowerC);

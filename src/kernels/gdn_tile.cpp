@@ -100,19 +100,21 @@ void tile_gemm(int64_t M, int64_t N, int64_t K, StridedA<F> A, const F* B, int64
     for (int64_t i0 = 0; i0 < M; i0 += kRows) {
       const int64_t r = std::min(kRows, M - i0);
       if (tri == Tri::LowerC && j0 > i0 + r - 1) continue;
-      const int64_t kk = tri == Tri::LowerA ? std::min(K, i0 + r) : K;
-      const StridedA<F> a{A.p + i0 * A.rs, A.rs, A.ks};
+      const int64_t k0 = tri == Tri::UpperA ? std::min(K, i0) : 0;
+      const int64_t kk = (tri == Tri::LowerA ? std::min(K, i0 + r) : K) - k0;
+      const StridedA<F> a{A.p + i0 * A.rs + k0 * A.ks, A.rs, A.ks};
       const F* rsc = rowscale ? rowscale + i0 : nullptr;
       F* c = C + i0 * ldc + j0;
+      const F* b = B + k0 * ldb + j0;
       switch (r) {
-        case 8: tile<F, 8>(kk, a, B + j0, ldb, w, c, ldc, beta, alpha, rsc); break;
-        case 7: tile<F, 7>(kk, a, B + j0, ldb, w, c, ldc, beta, alpha, rsc); break;
-        case 6: tile<F, 6>(kk, a, B + j0, ldb, w, c, ldc, beta, alpha, rsc); break;
-        case 5: tile<F, 5>(kk, a, B + j0, ldb, w, c, ldc, beta, alpha, rsc); break;
-        case 4: tile<F, 4>(kk, a, B + j0, ldb, w, c, ldc, beta, alpha, rsc); break;
-        case 3: tile<F, 3>(kk, a, B + j0, ldb, w, c, ldc, beta, alpha, rsc); break;
-        case 2: tile<F, 2>(kk, a, B + j0, ldb, w, c, ldc, beta, alpha, rsc); break;
-        default: tile<F, 1>(kk, a, B + j0, ldb, w, c, ldc, beta, alpha, rsc); break;
+        case 8: tile<F, 8>(kk, a, b, ldb, w, c, ldc, beta, alpha, rsc); break;
+        case 7: tile<F, 7>(kk, a, b, ldb, w, c, ldc, beta, alpha, rsc); break;
+        case 6: tile<F, 6>(kk, a, b, ldb, w, c, ldc, beta, alpha, rsc); break;
+        case 5: tile<F, 5>(kk, a, b, ldb, w, c, ldc, beta, alpha, rsc); break;
+        case 4: tile<F, 4>(kk, a, b, ldb, w, c, ldc, beta, alpha, rsc); break;
+        case 3: tile<F, 3>(kk, a, b, ldb, w, c, ldc, beta, alpha, rsc); break;
+        case 2: tile<F, 2>(kk, a, b, ldb, w, c, ldc, beta, alpha, rsc); break;
+        default: tile<F, 1>(kk, a, b, ldb, w, c, ldc, beta, alpha, rsc); break;
       }
     }
   }

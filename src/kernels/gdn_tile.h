@@ -18,6 +18,8 @@ enum class Tri {
   None,
   LowerA,  // A(i, k) = 0 for k > i: a row block stops at its last row's k. Entries above the diagonal of A
            // inside the 8-row diagonal blocks must be zero (they are read).
+  UpperA,  // A(i, k) = 0 for k < i: a row block starts at its first row's k (Aᵀ of a lower-triangular matrix).
+           // Entries below the diagonal inside the diagonal blocks must be zero.
   LowerC,  // only C(i, j) for j ≤ i is wanted; tiles entirely above the diagonal are not written.
 };
 

@@ -192,7 +192,7 @@ TEST(GdnTileGemm, MatchesFloat64ProductOnEveryTailAndShape) {
   for (int64_t M : {1, 7, 8, 9, 17, 64})
     for (int64_t N : {1, 15, 16, 17, 32, 33, 64, 70})
       for (int64_t K : {1, 5, 64, 65})
-        for (Tri tri : {Tri::None, Tri::LowerA, Tri::LowerC})
+        for (Tri tri : {Tri::None, Tri::LowerA, Tri::UpperA, Tri::LowerC})
           for (bool transA : {false, true}) {
             if (tri == Tri::LowerA && K < M) continue;  // A square-or-wider lower triangle
             const int64_t lda = (transA ? M : K) + 3, ldb = N + 2, ldc = N + 5;
@@ -200,9 +200,9 @@ TEST(GdnTileGemm, MatchesFloat64ProductOnEveryTailAndShape) {
             for (auto* x : {&A, &B, &rs})
               for (auto& e : *x) e = u(rng);
             const auto at = [&](int64_t i, int64_t k) -> float& { return transA ? A[size_t(k * lda + i)] : A[size_t(i * lda + k)]; };
-            if (tri == Tri::LowerA)
-              for (int64_t i = 0; i < M; ++i)
-                for (int64_t k = i + 1; k < K; ++k) at(i, k) = 0.f;
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t k = 0; k < K; ++k)
+                if ((tri == Tri::LowerA && k > i) || (tri == Tri::UpperA && k < i)) at(i, k) = 0.f;
             const float beta = (M + N + K) % 2 ? 1.f : 0.f, alpha = -0.5f;
             std::vector<float> C(size_t(M * ldc), 7.f), C0 = C;
             gdn_detail::tile_gemm<float>(M, N, K, {A.data(), transA ? 1 : lda, transA ? lda : 1}, B.data(), ldb,
