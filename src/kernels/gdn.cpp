@@ -6,7 +6,6 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/gdn_blas.h"
 #include "kernels/gdn_chunk.h"
 
 namespace hyb {

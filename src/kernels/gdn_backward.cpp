@@ -5,14 +5,12 @@
 #include <vector>
 
 #include "kernels/gdn.h"
-#include "kernels/gdn_blas.h"
 #include "kernels/gdn_chunk.h"
 
 namespace hyb {
 
 namespace {
 
-using gdn_detail::gemm;
 
 using gdn_detail::ChunkWork;
 using gdn_detail::tile_gemm;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/gdn_tile.h"
 #include "kernels/vec_math.h"
@@ -18,6 +19,15 @@ inline F exp_of(F x) {
   else return std::exp(x);
 }
 
+
+// Per-thread scratch that survives across calls: fresh vectors on every call made glibc hand the memory back
+// and fault it in again, which cost more than the arithmetic of a short sequence. Contents are garbage on entry.
+template <class F>
+F* thread_scratch(size_t n) {
+  thread_local std::vector<F> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
 
 // dst[j, i] = src[i, j] for i < rows, j < cols, in 16 × 16 blocks (both sides' lines stay in L1 across a block).
 template <class F>
