@@ -24,6 +24,7 @@
 #include "cli/common.h"
 #include "serve/load_test.h"
 #include "core/error.h"
+#include "core/heap_reuse.h"
 #include "core/read_file.h"
 #include "core/timer.h"
 #include "kernels/gdn.h"
@@ -144,6 +145,7 @@ int bench_train(int argc, char** argv) {
   if (precision != "f32" && !bf16_products_available())
     std::fprintf(stderr, "warning: this CPU has no AVX512-BF16: bf16 products fall back to f32\n");
 
+  retain_freed_memory();  // as run_training does: the steps reuse their buffers instead of faulting them in
   auto bw = random_bench_weights(cfg, c.seed);
   ParamTensors& params = *bw->params;
   ParamTensors grads(cfg);

@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/heap_reuse.h"
 #include "core/threads.h"
 #include "core/timer.h"
 #include "model/init.h"
@@ -233,6 +234,7 @@ struct StepSums {
 int train(const RunConfig& rc, const std::string& run_path, const TrainOptions& opt) {
   rc.validate();
   if (rc.threads > 0) set_threads(rc.threads);
+  retain_freed_memory();  // every step reallocates the same buffers: reuse them instead of faulting them in
   const Parallelism par = parallelism(rc, opt);
   const TokenData data = TokenData::open(rc.data);
   TrainLoop loop{rc, resolve_model(rc.model, run_path, data.vocab_size(), data.eos_id(), data.pad_id()), {}, {}, rc.data,
@@ -263,6 +265,7 @@ int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt)
   const ModelConfig& cfg = loop.cfg;
   rc.validate();
   if (rc.threads > 0) set_threads(rc.threads);
+  retain_freed_memory();  // every step reallocates the same buffers: reuse them instead of faulting them in
   const Parallelism par = parallelism(rc, opt);
   Communicator& comm = par.comm;
   const int ranks = comm.size();
