@@ -240,9 +240,13 @@ void linear_rowwise(const float* x, int64_t M, int64_t ldx, const WeightMat& W, 
 
 void linear_rowwise_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs) {
   if (M <= 0) return;
-  bool fused = true;
-  for (int i = 0; i < n_outs; ++i) fused = fused && matvec_dtype(outs[i].W->dtype);
+  bool fused = true, quant = true;
+  for (int i = 0; i < n_outs; ++i) {
+    fused = fused && matvec_dtype(outs[i].W->dtype);
+    quant = quant && is_quant_dtype(outs[i].W->dtype);
+  }
   if (fused) return matvec_multi(x, M, ldx, outs, n_outs);
+  if (quant) return quant_matvec_multi(x, M, ldx, outs, n_outs);
   for (int i = 0; i < n_outs; ++i) linear_rowwise(x, M, ldx, *outs[i].W, outs[i].y, outs[i].ldy);
 }
 

@@ -138,6 +138,7 @@ void group_scalar(const uint8_t* gp, int64_t nb, const QuantActs& a, int64_t m0,
 }
 
 #if HYB_QUANT_X86
+constexpr size_t kPrefetch = 2048;
 template <int R, bool Q4>
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void group_vnni(const uint8_t* gp, int64_t nb,
                                                                         const QuantActs& a, int64_t m0, float* out) {
@@ -148,6 +149,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void group_vnni(const uin
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* bp = gp + size_t(b) * bbytes;
+    // Software prefetch kPrefetch bytes ahead in the weight stream (past the group's end it runs into the next
+    // group, which the same thread usually reads next).
+    for (size_t l = 0; l < bbytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetch + l), _MM_HINT_T0);
     __m512i w[8];
     if constexpr (Q4) {
       for (int j = 0; j < 4; ++j) {
@@ -228,24 +232,59 @@ void set_quant_kernel(QuantKernel k) {
 const char* quant_kernel_name() { return g_use_vnni ? "avx512-vnni" : "scalar"; }
 
 void quant_matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  HYB_ASSERT(is_quant_dtype(W.dtype));
-  const int64_t N = W.rows, K = W.cols, groups = quant_groups(N);
-  static thread_local QuantActs acts;
-  quantize_acts(x, M, ldx, K, W.dtype == DType::Q8_0 ? 128 : 8, acts);
-  const GroupFn fn = pick_group_fn(W.dtype);
-  const size_t gbytes = quant_group_bytes(W.dtype, K);
-  const QuantActs& a = acts;  // the thread_local of the calling thread, shared read-only with the team
-#pragma omp parallel for schedule(static)
-  for (int64_t g = 0; g < groups; ++g) {
+  const LinearOut out{&W, y, ldy};
+  quant_matvec_multi(x, M, ldx, &out, 1, beta);
+}
+
+void quant_matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs, float beta) {
+  if (n_outs <= 0 || M <= 0) return;
+  const int64_t K = outs[0].W->cols;
+  // The activations quantized once for the whole group of matrices (once per weight format present: the
+  // correction term depends on the format's offset).
+  static thread_local QuantActs acts8, acts4;
+  bool has8 = false, has4 = false;
+  size_t total = 0;  // weight bytes of all matrices: the threads take equal shares, cut at group boundaries
+  for (int i = 0; i < n_outs; ++i) {
+    const WeightMat& W = *outs[i].W;
+    HYB_ASSERT(is_quant_dtype(W.dtype) && W.cols == K);
+    (W.dtype == DType::Q8_0 ? has8 : has4) = true;
+    total += quant_matrix_bytes(W.dtype, W.rows, W.cols);
+  }
+  if (has8) quantize_acts(x, M, ldx, K, 128, acts8);
+  if (has4) quantize_acts(x, M, ldx, K, 8, acts4);
+  const QuantActs* a8 = &acts8;  // the calling thread's, shared read-only with the team
+  const QuantActs* a4 = &acts4;
+  // One parallel region for the group (decode forks once per group of projections, not once per matrix).
+#pragma omp parallel if (total >= (1 << 16))
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const size_t e0 = total * size_t(t) / size_t(nt), e1 = total * size_t(t + 1) / size_t(nt);
+    size_t base = 0;
     float out[kTileRows * kQuantRows];
-    const int64_t n0 = g * kQuantRows, rows = std::min(kQuantRows, N - n0);
-    for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
-      const int R = int(std::min<int64_t>(kTileRows, M - m0));
-      fn(W.u8() + size_t(g) * gbytes, a.nb, a, m0, R, out);
-      for (int r = 0; r < R; ++r) {
-        float* yp = y + (m0 + r) * ldy + n0;
-        for (int64_t i = 0; i < rows; ++i)
-          yp[i] = beta != 0.f ? yp[i] + out[r * kQuantRows + i] : out[r * kQuantRows + i];
+    for (int i = 0; i < n_outs; ++i) {
+      const WeightMat& W = *outs[i].W;
+      const size_t gbytes = quant_group_bytes(W.dtype, K);
+      const int64_t groups = quant_groups(W.rows);
+      // Groups whose first byte falls in [e0, e1) belong to this thread.
+      const auto first = [&](size_t e) {
+        return e <= base ? int64_t(0) : std::min(groups, int64_t((e - base + gbytes - 1) / gbytes));
+      };
+      const int64_t g0 = first(e0), g1 = t + 1 == nt ? groups : first(e1);
+      base += size_t(groups) * gbytes;
+      if (g0 >= g1) continue;
+      const GroupFn fn = pick_group_fn(W.dtype);
+      const QuantActs& a = W.dtype == DType::Q8_0 ? *a8 : *a4;
+      for (int64_t g = g0; g < g1; ++g) {
+        const int64_t n0 = g * kQuantRows, rows = std::min(kQuantRows, W.rows - n0);
+        for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
+          const int R = int(std::min<int64_t>(kTileRows, M - m0));
+          fn(W.u8() + size_t(g) * gbytes, a.nb, a, m0, R, out);
+          for (int r = 0; r < R; ++r) {
+            float* yp = outs[i].y + (m0 + r) * outs[i].ldy + n0;
+            for (int64_t j = 0; j < rows; ++j)
+              yp[j] = beta != 0.f ? yp[j] + out[r * kQuantRows + j] : out[r * kQuantRows + j];
+          }
+        }
       }
     }
   }

@@ -22,6 +22,10 @@ void quant_linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, fl
 // The int8-activation path for any M (what quant_linear uses for M <= 32, and for any M in Fast compute).
 void quant_matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta);
 
+// quant_matvec for several matrices of one input (decode's projection groups; all quantized, equal cols): the
+// activations are quantized once and all matrices share one parallel region.
+void quant_matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs, float beta = 0.f);
+
 enum class QuantKernel { Auto, Scalar, Vnni };
 bool quant_vnni_supported();
 // Forces a kernel (tests, benches). Forcing Vnni where unsupported fails.
