@@ -11,7 +11,6 @@ namespace hyb {
 
 namespace {
 
-
 using gdn_detail::ChunkWork;
 using gdn_detail::tile_gemm;
 using gdn_detail::Tri;
@@ -29,7 +28,7 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
     // O(T·(C + dk + dv)) memory per thread, and a third less arithmetic than recomputing.
     const int64_t per_chunk = ChunkWork<F>::floats(C, dk, dv) + dk * dv;
     const int64_t per_thread =
-        5 * dk * dv + 5 * C * dv + 10 * C * dk + 3 * C * C + C + ChunkWork<F>::scratch_floats(C, dk, dv);
+        5 * dk * dv + 5 * C * dv + 8 * C * dk + 3 * C * C + C + ChunkWork<F>::scratch_floats(C, dk, dv);
     F* p = gdn_detail::thread_scratch<F>(size_t(nch * per_chunk + per_thread));
     std::vector<ChunkWork<F>> works(static_cast<size_t>(nch));
     for (auto& w : works) { w.bind(p, C, dk, dv); p += ChunkWork<F>::floats(C, dk, dv); }
@@ -49,9 +48,7 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
     F* const dP = p; p += C * C;
     F* const dA = p; p += C * C;
     F* const dgam = p; p += C;
-    F* const dOl = p; p += C * dv;  // the chunk's rows of dO, k and q, contiguous (see ChunkWork::scratch_floats)
-    F* const Kl = p; p += C * dk;
-    F* const Ql = p; p += C * dk;
+    F* const dOl = p; p += C * dv;  // the chunk's rows of dO, contiguous (see copy_rows)
     F* const dW = p; p += C * dk;
     // Transposed operands, so that every product of the sweep is a tile product with a row-major B.
     F* const S0T = p; p += dk * dv;
@@ -87,14 +84,9 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
           const int64_t c0 = ci * C, n = std::min(C, T - c0);
           const F* S0 = states + ci * dk * dv;
           const ChunkWork<F>& cw = works[size_t(ci)];
-          const F* Vc = a.v + c0 * a.ldv + h * dv;
-          for (int64_t r = 0; r < n; ++r) {
-            std::copy_n(d.dout + (c0 + r) * d.lddo + h * dv, dv, dOl + r * dv);
-            std::copy_n(a.k + (c0 + r) * a.ldk + kh * dk, dk, Kl + r * dk);
-            std::copy_n(a.q + (c0 + r) * a.ldq + kh * dk, dk, Ql + r * dk);
-          }
-          const F* const Kc = Kl; const F* const Qc = Ql; const F* const dO = dOl;
-          const int64_t ldk = dk, ldq = dk, lddo = dv;
+          gdn_detail::copy_rows(n, dv, d.dout + c0 * d.lddo + h * dv, d.lddo, dOl);
+          const F* const Kc = cw.Kq; const F* const Qc = cw.Qq; const F* const Vc = cw.Vq; const F* const dO = dOl;
+          const int64_t ldk = dk, ldq = dk, ldv = dv, lddo = dv;
           const F* gam = cw.gam; const F* eg = cw.eg; const F* bet = cw.bet;
           const F gn = gam[n - 1], egn = eg[n - 1];
           std::fill_n(dgam, n, F(0));
@@ -166,7 +158,7 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
           // R8, R9 and the W term of R13.
           for (int64_t r = 0; r < n; ++r) {
             const F* x = &X[r * dv]; const F* y = &Y[r * dk];
-            const F* v = Vc + r * a.ldv; const F* k = Kc + r * ldk;
+            const F* v = Vc + r * ldv; const F* k = Kc + r * ldk;
             F* dvo = d.dv + (c0 + r) * d.lddv + h * dv;
             F xv = 0, yk = 0;
 #pragma omp simd reduction(+ : xv)

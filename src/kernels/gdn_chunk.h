@@ -16,9 +16,8 @@ namespace hyb::gdn_detail {
 template <class F>
 inline F exp_of(F x) {
   if constexpr (std::is_same_v<F, float>) return vec::fast_exp(x);  // vectorises; ≤ 2 ulp
-  else return std::exp(x);
+  else return std::exp(x);  // double: the tests' reference path, where exactness matters more than speed
 }
-
 
 // Per-thread scratch that survives across calls: fresh vectors on every call made glibc hand the memory back
 // and fault it in again, which cost more than the arithmetic of a short sequence. Contents are garbage on entry.
@@ -39,6 +38,14 @@ inline void transpose(int64_t rows, int64_t cols, const F* src, int64_t lds, F* 
         for (int64_t i = i0; i < std::min(rows, i0 + kB); ++i) dst[j * ldd + i] = src[i * lds + j];
 }
 
+// dst[r, :] = src[r · ld, :] for r < n: a chunk's rows of one head, made contiguous (in the model's [T, heads, d]
+// layout consecutive rows of one head are heads·d floats apart, 16 KB at 32 × 128, so every row maps to the same
+// L1 set and products on them would miss).
+template <class F>
+inline void copy_rows(int64_t n, int64_t cols, const F* src, int64_t ld, F* dst) {
+  for (int64_t r = 0; r < n; ++r) std::copy_n(src + r * ld, cols, dst + r * cols);
+}
+
 // Prefetches rows [0, n) of `cols` elements at stride ld into L2.
 template <class F>
 inline void prefetch_rows(const F* p, int64_t ld, int64_t n, int64_t cols) {
@@ -53,15 +60,15 @@ struct ChunkWork {
   // gam = γ (cumulative log-decay), eg = e^γ, bet = β; E = e^{γ_r − γ_c} (c ≤ r); KK = K Kᵀ; P = E ∘ Q Kᵀ (lower,
   // zero above); A = β_r E ∘ K Kᵀ (strictly lower, zero elsewhere); U = (I + A)⁻¹ diag(β) V;
   // W = (I + A)⁻¹ diag(β e^γ) K; Vn = U − W S0; Kt = diag(e^{γ_n − γ}) K ([n, dk], row-major); Ti = (I + A)⁻¹
-  // (lower, unit diagonal, zero above).
-  F *gam, *eg, *bet, *E, *KK, *P, *A, *U, *W, *Vn, *Kt, *Ti;
+  // (lower, unit diagonal, zero above). Kq, Qq, Vq: the chunk's k, q, v rows, contiguous (copy_rows), which the
+  // backward reads again.
+  F *gam, *eg, *bet, *E, *KK, *P, *A, *U, *W, *Vn, *Kt, *Ti, *Kq, *Qq, *Vq;
 
-  static int64_t floats(int64_t C, int64_t dk, int64_t dv) { return 3 * C + 5 * C * C + 2 * C * dv + 2 * C * dk; }
-  // Scratch of one build, kept until the next: contiguous copies of the chunk's q, k, v rows (in the model's
-  // [T, heads, d] layout consecutive rows of one head are heads·d floats apart, 16 KB at 32 × 128, so every row
-  // maps to the same L1 set and the products would miss), Kᵀ, and the inverse's two column scalings.
-  static int64_t scratch_floats(int64_t C, int64_t dk, int64_t dv) { return 3 * dk * C + dv * C + 2 * C * C; }
-  const F* Ql = nullptr;  // the chunk's q rows [n, dk] in the scratch
+  static int64_t floats(int64_t C, int64_t dk, int64_t dv) {
+    return 3 * C + 5 * C * C + 3 * C * dv + 4 * C * dk;
+  }
+  // Scratch of one build, garbage after it: Kᵀ and the inverse's two column scalings.
+  static int64_t scratch_floats(int64_t C, int64_t dk, int64_t /*dv*/) { return dk * C + 2 * C * C; }
 
   // Lays the arrays out in `mem`, which holds floats(C, dk, dv) elements.
   void bind(F* mem, int64_t C_, int64_t dk_, int64_t dv_) {
@@ -69,6 +76,7 @@ struct ChunkWork {
     gam = mem; eg = gam + C; bet = eg + C;
     E = bet + C; KK = E + C * C; P = KK + C * C; A = P + C * C;
     U = A + C * C; Vn = U + C * dv; W = Vn + C * dv; Kt = W + C * dk; Ti = Kt + C * dk;
+    Kq = Ti + C * C; Qq = Kq + C * dk; Vq = Qq + C * dk;
   }
 
   // Qin, Kin, Vin point at row 0 of the chunk; g and beta at its first token (stride between tokens); S0 is the
@@ -79,15 +87,9 @@ struct ChunkWork {
     F* const Kx = scratch;        // Kᵀ [dk, C]
     F* const Tb = Kx + dk * C;    // Ti diag(β)
     F* const Tbe = Tb + C * C;    // Ti diag(β e^γ)
-    F* const Kq = Tbe + C * C;    // the chunk's rows, contiguous
-    F* const Qq = Kq + C * dk;
-    F* const Vq = Qq + C * dk;
-    for (int64_t r = 0; r < n; ++r) {
-      std::copy_n(Kin + r * ldk_in, dk, Kq + r * dk);
-      std::copy_n(Qin + r * ldq_in, dk, Qq + r * dk);
-      std::copy_n(Vin + r * ldv_in, dv, Vq + r * dv);
-    }
-    Ql = Qq;
+    copy_rows(n, dk, Kin, ldk_in, Kq);
+    copy_rows(n, dk, Qin, ldq_in, Qq);
+    copy_rows(n, dv, Vin, ldv_in, Vq);
     const F* const Kc = Kq; const F* const Qc = Qq; const F* const Vc = Vq;
     const int64_t ldk = dk, ldq = dk, ldv = dv;
     F run = 0;
@@ -159,7 +161,7 @@ struct ChunkWork {
 
   // F9: O = diag(e^γ) Q S0 + P Vn, after build with the same scratch; rows of O at stride ldo.
   void output(const F* S0, F* O, int64_t ldo) const {
-    tile_gemm<F>(n, dv, dk, {Ql, dk, 1}, S0, dv, O, ldo, F(0), F(1), eg);
+    tile_gemm<F>(n, dv, dk, {Qq, dk, 1}, S0, dv, O, ldo, F(0), F(1), eg);
     tile_gemm<F>(n, dv, n, {P, C, 1}, Vn, dv, O, ldo, F(1), F(1), nullptr, Tri::LowerA);
   }
 

@@ -40,31 +40,19 @@ void tile_f32(int64_t K, StridedA<float> A, const float* B, int64_t ldb, int64_t
               float alpha, const float* rowscale) {
   __m512 c0[R], c1[R];
   for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
-  const int64_t rs = A.rs, ks = A.ks;
-  const float* a = A.p;
-  if (w == kCols) {
-    for (int64_t k = 0; k < K; ++k, a += ks, B += ldb) {
-      const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
-      for (int r = 0; r < R; ++r) {
-        const __m512 x = _mm512_set1_ps(a[r * rs]);
-        c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
-        c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
-      }
-    }
-  } else {
-    const __mmask16 m0 = w >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << w) - 1);
-    const __mmask16 m1 = w <= 16 ? __mmask16(0) : __mmask16((1u << (w - 16)) - 1);
-    for (int64_t k = 0; k < K; ++k, a += ks, B += ldb) {
-      const __m512 b0 = _mm512_maskz_loadu_ps(m0, B), b1 = _mm512_maskz_loadu_ps(m1, B + 16);
-      for (int r = 0; r < R; ++r) {
-        const __m512 x = _mm512_set1_ps(a[r * rs]);
-        c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
-        c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
-      }
-    }
-  }
+  // One masked loop for full and partial strips: a load under an all-ones mask costs what a plain load does.
   const __mmask16 m0 = w >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << w) - 1);
   const __mmask16 m1 = w >= 32 ? __mmask16(0xFFFF) : w <= 16 ? __mmask16(0) : __mmask16((1u << (w - 16)) - 1);
+  const int64_t rs = A.rs, ks = A.ks;
+  const float* a = A.p;
+  for (int64_t k = 0; k < K; ++k, a += ks, B += ldb) {
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, B), b1 = _mm512_maskz_loadu_ps(m1, B + 16);
+    for (int r = 0; r < R; ++r) {
+      const __m512 x = _mm512_set1_ps(a[r * rs]);
+      c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
+      c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
+    }
+  }
   const __m512 vb = _mm512_set1_ps(beta);
   for (int r = 0; r < R; ++r) {
     const __m512 s = _mm512_set1_ps(alpha * (rowscale ? rowscale[r] : 1.f));

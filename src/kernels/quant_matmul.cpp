@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -150,8 +151,10 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void group_vnni(const uin
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* bp = gp + size_t(b) * bbytes;
     // Software prefetch kPrefetch bytes ahead in the weight stream (past the group's end it runs into the next
-    // group, which the same thread usually reads next).
-    for (size_t l = 0; l < bbytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetch + l), _MM_HINT_T0);
+    // group, which the same thread usually reads next). The address is formed as an integer: past the last group
+    // it points beyond the weights, where a pointer may not go; a prefetch of any address never faults.
+    const uintptr_t ahead = reinterpret_cast<uintptr_t>(bp) + kPrefetch;
+    for (size_t l = 0; l < bbytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(ahead + l), _MM_HINT_T0);
     __m512i w[8];
     if constexpr (Q4) {
       for (int j = 0; j < 4; ++j) {
