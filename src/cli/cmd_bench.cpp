@@ -45,7 +45,7 @@ struct Common {
   int warmup = 1;
   bool json = false;
   uint64_t seed = 1;
-  std::string compute;
+  ComputeFlags compute;
 };
 
 void add_common(CLI::App& app, Common& c, int reps, int warmup, const char* reps_what, const char* reps_flag = "--reps") {
@@ -127,11 +127,11 @@ int bench_train(int argc, char** argv) {
       ->default_val(peak_n)
       ->check(CLI::NonNegativeNumber);
   add_common(app, c, 3, 1, " (training steps)", "--steps,--reps");
-  add_compute(app, c.compute, "fast");
+  c.compute.add(app, "fast");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
 
   const int threads = set_threads(c.threads);
-  apply_compute(c.compute);
+  c.compute.apply();
   if (peak_doc <= 0) peak_doc = 117.0 * threads;
   const ModelConfig cfg = load_bench_config(config, vocab);
   const MemoryEstimate mem = estimate_memory(cfg, B, T);
@@ -251,7 +251,7 @@ int bench_infer(int argc, char** argv, bool decode) {
         ->default_val(batch)
         ->check(CLI::Range(int64_t(1), int64_t(256)));
   add_common(app, c, 1, 1, decode ? " (of --tokens steps each)" : "");
-  add_compute(app, c.compute, "fast");
+  c.compute.add(app, "fast");
   std::string kv_name;
   add_kv_dtype(app, kv_name);
   int64_t probe_mb = decode ? 1024 : 0;
@@ -268,7 +268,7 @@ int bench_infer(int argc, char** argv, bool decode) {
   if (context == 0) fill = "none";
 
   const int threads = set_threads(c.threads);
-  apply_compute(c.compute);
+  c.compute.apply();
   const ModelConfig cfg = config.empty() ? ModelConfig::load(model_dir + "/config.json") : load_bench_config(config, vocab);
   const std::string source = config.empty() ? model_dir : config;
   if (dtype != "f32" && dtype != "bf16" && dtype != "int8" && dtype != "q4")
@@ -371,6 +371,7 @@ int bench_infer(int argc, char** argv, bool decode) {
                       {"setup_s", setup_s},
                       {"threads", threads},
                       {"compute", compute_name(compute_mode())},
+                      {"gdn_products", gdn_bf16_selected() && gdn_bf16_available() ? "bf16" : "f32"},
                       {"kv_cache_dtype", kv_dtype_name(kv)},
                       {"reps", c.reps},
                       {"warmup", c.warmup},
@@ -467,6 +468,10 @@ int bench_gdn(int argc, char** argv) {
   app.add_option("--dv", dv, "Value head dim")->default_val(dv)->check(CLI::PositiveNumber);
   app.add_option("--chunk", chunk, "Chunk length of the chunked form")->default_val(chunk)->check(CLI::PositiveNumber);
   app.add_flag("--no-backward", no_backward, "Skip the backward");
+  bool no_bf16 = false;
+  app.add_flag("--no-bf16", no_bf16,
+               "Skip the BF16 variant of the chunked forward (bf16 operands, f32 accumulation; its error is max "
+               "|bf16 - f32| over max |f32| of the output and final state; skipped anyway without AVX512-BF16)");
   int64_t peak_n = 2048;
   app.add_option("--peak-n", peak_n, "Size of the SGEMM whose rate the kernels are compared with (0 = skip)")
       ->default_val(peak_n)->check(CLI::NonNegativeNumber);
@@ -477,10 +482,13 @@ int bench_gdn(int argc, char** argv) {
   const std::vector<int64_t> Tlist = parse_list(Ts, "--T");
   const int threads = set_threads(c.threads);
 
-  nlohmann::json rows = nlohmann::json::array();
-  Table t({"T", "chunk fwd ms", "GFLOP/s", "of SGEMM", "recurrent ms", "chunk/recurrent", "chunk bwd ms", "GFLOP/s",
-           "of SGEMM"});
-  std::vector<std::pair<double, double>> rates;  // forward, backward GFLOP/s per row
+  // One row per length, feeding both the table and the JSON.
+  struct Row {
+    int64_t T;
+    double fwd_s, rec_s, bwd_s = 0, bf16_s = 0, fwd_flop, bwd_flop, bf16_out_err = 0, bf16_state_err = 0;
+  };
+  std::vector<Row> rows;
+  const bool bf16 = !no_bf16 && gdn_bf16_available();
   std::mt19937_64 rng(c.seed);
   std::uniform_real_distribution<float> uni(-1.f, 1.f), unit(0.f, 1.f);
   for (int64_t T : Tlist) {
@@ -511,9 +519,26 @@ int bench_gdn(int argc, char** argv) {
       }
       return best;
     };
-    const double t_chunk = best_of([&] { gdn_chunk_forward(a, chunk); });
-    const double t_rec = best_of([&] { gdn_recurrent(a); });
-    double t_bwd = 0;
+    Row row{T, 0, 0, 0, 0, gdn_flops(gdn_forward_chunk_flops, T, H, dk, dv, chunk),
+            gdn_flops(gdn_backward_chunk_flops, T, H, dk, dv, chunk)};
+    row.fwd_s = best_of([&] { gdn_chunk_forward(a, chunk); });
+    if (bf16) {
+      // Error of the BF16 products against this f32 result: max |difference| over max |f32 value|, for the
+      // output and for the final state.
+      const std::vector<float> out32 = out, state32 = state;
+      row.bf16_s = best_of([&] { gdn_chunk_forward_bf16(a, chunk); });
+      const auto rel = [](const std::vector<float>& x, const std::vector<float>& ref) {
+        double d = 0, m = 0;
+        for (size_t i = 0; i < x.size(); ++i) {
+          d = std::max(d, std::fabs(double(x[i]) - ref[i]));
+          m = std::max(m, std::fabs(double(ref[i])));
+        }
+        return m > 0 ? d / m : d;
+      };
+      row.bf16_out_err = rel(out, out32);
+      row.bf16_state_err = rel(state, state32);
+    }
+    row.rec_s = best_of([&] { gdn_recurrent(a); });
     if (!no_backward) {
       std::vector<float> dout(out.size()), dq(q.size()), dkk(k.size()), dvv(v.size()), db(beta.size()), dg(g.size());
       for (auto& e : dout) e = uni(rng);
@@ -521,36 +546,43 @@ int bench_gdn(int argc, char** argv) {
       ab.state = nullptr;
       GdnGradArgs<float> d{dout.data(), H * dv, nullptr, dq.data(), Hk * dk, dkk.data(), Hk * dk, dvv.data(), H * dv,
                            db.data(), dg.data(), nullptr};
-      t_bwd = best_of([&] { gdn_chunk_backward(ab, d, chunk); });
+      row.bwd_s = best_of([&] { gdn_chunk_backward(ab, d, chunk); });
     }
-    const double fwd_flops = gdn_flops(gdn_forward_chunk_flops, T, H, dk, dv, chunk);
-    const double bwd_flops = gdn_flops(gdn_backward_chunk_flops, T, H, dk, dv, chunk);
-    rates.emplace_back(fwd_flops / t_chunk / 1e9, no_backward ? 0.0 : bwd_flops / t_bwd / 1e9);
-    rows.push_back({{"T", T}, {"chunk_fwd_ms", t_chunk * 1e3}, {"recurrent_ms", t_rec * 1e3},
-                    {"chunk_bwd_ms", no_backward ? nlohmann::json(nullptr) : nlohmann::json(t_bwd * 1e3)},
-                    {"tokens_per_s", double(T) / t_chunk}, {"recurrent_tokens_per_s", double(T) / t_rec},
-                    {"chunk_speedup", t_rec / t_chunk}, {"fwd_gflop", fwd_flops / 1e9},
-                    {"fwd_gflops", rates.back().first}, {"bwd_gflop", bwd_flops / 1e9},
-                    {"bwd_gflops", no_backward ? nlohmann::json(nullptr) : nlohmann::json(rates.back().second)}});
+    rows.push_back(row);
   }
   // SGEMM at the same thread count, measured after the kernels so that both see the same (possibly shared) CPUs.
   const double sgemm = peak_n > 0 ? measure_sgemm_gflops(int(peak_n), 3) : 0.0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    auto& r = rows[i];
-    const auto [fr, br] = rates[i];
+  const auto null = nlohmann::json(nullptr);
+  const auto opt = [&](bool has, double x) { return has ? nlohmann::json(x) : null; };
+  std::vector<std::string> head = {"T", "chunk fwd ms", "GFLOP/s", "of SGEMM", "recurrent ms", "chunk/recurrent"};
+  if (bf16) head.insert(head.end(), {"bf16 fwd ms", "bf16/f32", "bf16 err"});
+  head.insert(head.end(), {"chunk bwd ms", "GFLOP/s", "of SGEMM"});
+  Table t(head);
+  nlohmann::json jrows = nlohmann::json::array();
+  for (const Row& r : rows) {
+    const double fr = r.fwd_flop / r.fwd_s / 1e9, br = no_backward ? 0.0 : r.bwd_flop / r.bwd_s / 1e9;
     const auto of = [&](double x) { return sgemm > 0 ? fmt("%.2f", x / sgemm) : std::string("-"); };
-    if (sgemm > 0) {
-      r["fwd_of_sgemm"] = fr / sgemm;
-      r["bwd_of_sgemm"] = no_backward ? nlohmann::json(nullptr) : nlohmann::json(br / sgemm);
-    }
-    t.add({fmt("%ld", long(r["T"].get<int64_t>())), fmt("%.3f", r["chunk_fwd_ms"].get<double>()), fmt("%.1f", fr),
-           of(fr), fmt("%.3f", r["recurrent_ms"].get<double>()), fmt("%.2fx", r["chunk_speedup"].get<double>()),
-           no_backward ? "-" : fmt("%.3f", r["chunk_bwd_ms"].get<double>()), no_backward ? "-" : fmt("%.1f", br),
-           no_backward ? "-" : of(br)});
+    std::vector<std::string> cells = {fmt("%ld", long(r.T)), fmt("%.3f", r.fwd_s * 1e3), fmt("%.1f", fr), of(fr),
+                                      fmt("%.3f", r.rec_s * 1e3), fmt("%.2fx", r.rec_s / r.fwd_s)};
+    if (bf16)
+      cells.insert(cells.end(), {fmt("%.3f", r.bf16_s * 1e3), fmt("%.2fx", r.fwd_s / r.bf16_s),
+                                 fmt("%.1e", std::max(r.bf16_out_err, r.bf16_state_err))});
+    cells.insert(cells.end(), {no_backward ? "-" : fmt("%.3f", r.bwd_s * 1e3), no_backward ? "-" : fmt("%.1f", br),
+                               no_backward ? "-" : of(br)});
+    t.add(cells);
+    jrows.push_back({{"T", r.T}, {"chunk_fwd_ms", r.fwd_s * 1e3}, {"recurrent_ms", r.rec_s * 1e3},
+                     {"chunk_bwd_ms", opt(!no_backward, r.bwd_s * 1e3)}, {"tokens_per_s", double(r.T) / r.fwd_s},
+                     {"recurrent_tokens_per_s", double(r.T) / r.rec_s}, {"chunk_speedup", r.rec_s / r.fwd_s},
+                     {"fwd_gflop", r.fwd_flop / 1e9}, {"fwd_gflops", fr}, {"bwd_gflop", r.bwd_flop / 1e9},
+                     {"bwd_gflops", opt(!no_backward, br)}, {"fwd_of_sgemm", opt(sgemm > 0, fr / sgemm)},
+                     {"bwd_of_sgemm", opt(sgemm > 0 && !no_backward, br / sgemm)},
+                     {"bf16_fwd_ms", opt(bf16, r.bf16_s * 1e3)}, {"bf16_speedup", opt(bf16, r.fwd_s / r.bf16_s)},
+                     {"bf16_out_rel_err", opt(bf16, r.bf16_out_err)},
+                     {"bf16_state_rel_err", opt(bf16, r.bf16_state_err)}});
   }
   nlohmann::json j = {{"bench", "gdn"}, {"heads", H},   {"key_heads", Hk},      {"dk", dk},
                       {"dv", dv},       {"chunk", chunk}, {"threads", threads}, {"reps", c.reps},
-                      {"rows", rows},   {"tokens_per_s", rows.back()["tokens_per_s"]},
+                      {"rows", jrows},  {"tokens_per_s", jrows.back()["tokens_per_s"]},
                       {"sgemm_gflops", sgemm}, {"sgemm_n", peak_n}};
   emit(c, j, t,
        fmt("heads %ld (key heads %ld), dk %ld, dv %ld, chunk %ld, %d thread%s; best of %d after %d warm-up; "

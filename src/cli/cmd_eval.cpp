@@ -411,7 +411,7 @@ int run_eval(int argc, char** argv) {
   uint64_t seed = 1;
   bool json = false;
   int threads = 0;
-  std::string compute;
+  ComputeFlags compute;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   app.add_option("--text", text, "UTF-8 text file: perplexity");
   app.add_option("--tokenizer", tokenizer, "tokenizer.json or its directory (default: the model's)");
@@ -461,10 +461,10 @@ int run_eval(int argc, char** argv) {
   add_weight_dtype(app, dtype, "f32");
   app.add_flag("--json", json, "Print one JSON object instead of text");
   add_threads(app, threads);
-  add_compute(app, compute, "exact");
+  compute.add(app, "exact");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   set_threads(threads);
-  apply_compute(compute);
+  compute.apply();
   const int sources = int(!text.empty()) + int(!shards.empty()) + int(!task.empty()) + int(!suite.empty());
   if (sources != 1) fail("give exactly one of --text, --shards, --task or --suite (see --help)");
   if (!suite.empty()) {

@@ -47,7 +47,7 @@ int run_generate(int argc, char** argv) {
   int64_t max_tokens = 64, max_context = 0;
   bool ignore_eos = false;
   int threads = 0;
-  std::string compute;
+  ComputeFlags compute;
   LoadFlags load;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   auto* o_ids = app.add_option("--ids", ids_path, "Prompt token ids .npy ([T] or [1, T])");
@@ -73,7 +73,7 @@ int run_generate(int argc, char** argv) {
   add_weight_dtype(app, dtype, "auto");
   load.add(app);
   add_threads(app, threads);
-  add_compute(app, compute, "fast");
+  compute.add(app, "fast");
   std::string kv_dtype;
   add_kv_dtype(app, kv_dtype);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
@@ -82,7 +82,7 @@ int run_generate(int argc, char** argv) {
     return 2;
   }
   set_threads(threads);
-  apply_compute(compute);
+  compute.apply();
 
   Timer load_t;
   Model model(Weights::load(dir, parse_weight_dtype(dtype), load.use_mmap(dir)));

@@ -15,7 +15,7 @@ int run_logits(int argc, char** argv) {
   std::string dir, ids_path, out, dtype = "auto", state_out;
   int64_t decode_from = -1;
   int threads = 0;
-  std::string compute;
+  ComputeFlags compute;
   LoadFlags load;
   app.add_option("-m,--model", dir, "Checkpoint directory")->required();
   app.add_option("--ids", ids_path, "Token ids .npy (int32/int64, shape [T] or [B, T])")->required();
@@ -25,12 +25,12 @@ int run_logits(int argc, char** argv) {
   load.add(app);
   app.add_option("--state-out", state_out, "Also write the first GDN layer's final recurrent state [Hv, dk, dv]");
   add_threads(app, threads);
-  add_compute(app, compute, "exact");
+  compute.add(app, "exact");
   std::string kv_dtype;
   add_kv_dtype(app, kv_dtype);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   set_threads(threads);
-  apply_compute(compute);
+  compute.apply();
 
   Model model(Weights::load(dir, parse_weight_dtype(dtype), load.use_mmap(dir)));
   model.set_kv_dtype(parse_kv_dtype(kv_dtype));

@@ -30,11 +30,11 @@ int run_serve(int argc, char** argv) {
                "Map the weight files instead of copying them into RAM (faster start; decode of batched rows measured "
                "~25% slower here: file pages get no huge pages)");
   add_threads(app, o.threads);
-  std::string compute;
-  add_compute(app, compute, "fast");
+  ComputeFlags compute;
+  compute.add(app, "fast");
   add_kv_dtype(app, o.kv_dtype);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
-  apply_compute(compute);
+  compute.apply();
   return serve::run_server(o);
 }
 

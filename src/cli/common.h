@@ -7,6 +7,7 @@
 
 #include "bench/memory_info.h"
 #include "core/threads.h"
+#include "kernels/gdn.h"
 #include "kernels/gemm.h"
 
 namespace hyb::cli {
@@ -32,20 +33,35 @@ inline void add_weight_dtype(CLI::App& app, std::string& dtype, const char* defa
       ->default_val(default_value);
 }
 
-// --compute: the precision contract (kernels/gemm.h), on every command that runs the model. It only changes
-// products with BF16 weights and prompt-sized products with quantized weights; F32 weights are always exact.
-inline void add_compute(CLI::App& app, std::string& mode, const char* default_value) {
-  app.add_option("--compute", mode,
-                 "Math for BF16 and quantized weights: exact = f32 products, equal to F32 compute on the same "
-                 "(dequantized) weights; fast = BF16: activations rounded to bf16 too, AVX512-BF16 dot products with "
-                 "f32 accumulation where the CPU has them (max logit change vs exact 0.04-0.1 on BF16 checkpoints); "
-                 "int8/q4: prompt rows too get int8 activations per 32-block and VNNI dot products, as decode rows "
-                 "always do (max logit change vs exact 0.07-0.08 on the demo model). See README 'Precision'. F32 "
-                 "weights are unaffected")
-      ->default_val(default_value)
-      ->check(CLI::IsMember({"exact", "fast"}));
-}
-inline void apply_compute(const std::string& mode) { set_compute(mode == "fast" ? Compute::Fast : Compute::Exact); }
+// --compute and --gdn-products: the precision contract (kernels/gemm.h, kernels/gdn.h), on every command that runs
+// the model. --compute only changes products with BF16 weights and prompt-sized products with quantized weights
+// (F32 weights are always exact); --gdn-products the GDN layers' chunked products on prompt rows.
+struct ComputeFlags {
+  std::string mode, gdn = "f32";
+  void add(CLI::App& app, const char* default_value) {
+    app.add_option("--compute", mode,
+                   "Math for BF16 and quantized weights: exact = f32 products, equal to F32 compute on the same "
+                   "(dequantized) weights; fast = BF16: activations rounded to bf16 too, AVX512-BF16 dot products "
+                   "with f32 accumulation where the CPU has them (max logit change vs exact 0.04-0.1 on BF16 "
+                   "checkpoints); int8/q4: prompt rows too get int8 activations per 32-block and VNNI dot products, as "
+                   "decode rows always do (max logit change vs exact 0.07-0.08 on the demo model). See README "
+                   "'Precision'. F32 weights are unaffected")
+        ->default_val(default_value)
+        ->check(CLI::IsMember({"exact", "fast"}));
+    app.add_option("--gdn-products", gdn,
+                   "Operands of the GDN layers' chunked products on prompt rows (any weight dtype): f32 (exact), or "
+                   "bf16 = rounded to bf16, AVX512-BF16 dot products with f32 accumulation; gates, decay, (I+A)^-1 "
+                   "and the recurrent state stay f32 (kernel 1.5-1.7x faster, its output within ~5e-3 of f32 "
+                   "relative to its scale: `hybrid bench gdn`; logit change in README 'Precision'). Falls back to "
+                   "f32 without AVX512-BF16; decode rows and training always use f32")
+        ->default_val("f32")
+        ->check(CLI::IsMember({"f32", "bf16"}));
+  }
+  void apply() const {
+    set_compute(mode == "fast" ? Compute::Fast : Compute::Exact);
+    set_gdn_bf16(gdn == "bf16");
+  }
+};
 
 // --kv-cache-dtype: how the attention layers' K/V are stored (model/cache.h). GDN state is always f32.
 inline void add_kv_dtype(CLI::App& app, std::string& kv) {
@@ -78,17 +94,17 @@ struct LoadFlags {
   }
 };
 
-// --threads and --compute together, applied after parsing.
+// --threads, --compute and --gdn-products together, applied after parsing.
 struct RunFlags {
   int threads = 0;
-  std::string compute;
+  ComputeFlags compute;
   void add(CLI::App& app, const char* compute_default) {
     add_threads(app, threads);
-    add_compute(app, compute, compute_default);
+    compute.add(app, compute_default);
   }
   void apply() const {
     set_threads(threads);
-    apply_compute(compute);
+    compute.apply();
   }
 };
 

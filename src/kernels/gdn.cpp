@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "kernels/gdn_chunk.h"
+#include "kernels/gdn_chunk_bf16.h"
+#include "kernels/gemm_bf16.h"
 
 namespace hyb {
 
@@ -72,18 +74,18 @@ void gdn_recurrent(const GdnArgs<F>& a) {
   }
 }
 
-// Per chunk every step is a small dense product (kernels/gdn_chunk.h); the only per-token work left is scaling
-// rows and the n²/2 exponentials of the decay mask.
-template <class F>
-void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
+namespace {
+
+// The chunked forward over any chunk implementation (ChunkWork<F>, or ChunkWorkBf16 for F = float). Per chunk every
+// step is a small dense product (kernels/gdn_chunk.h); the only per-token work left is scaling rows and the n²/2
+// exponentials of the decay mask.
+template <class Work, class F>
+void chunk_sweep(const GdnArgs<F>& a, int64_t C) {
   const int64_t ratio = a.Hv / a.Hk, dk = a.dk, dv = a.dv;
-  using Work = gdn_detail::ChunkWork<F>;
 #pragma omp parallel
   {
-    F* const mem = gdn_detail::thread_scratch<F>(size_t(Work::floats(C, dk, dv) + Work::scratch_floats(C, dk, dv)));
     Work w;
-    w.bind(mem, C, dk, dv);
-    F* const scratch = mem + Work::floats(C, dk, dv);
+    w.init(C, dk, dv);
     // Each thread owns a contiguous block of heads and walks the chunks outside, its heads inside: the rows of
     // one chunk are then read as one contiguous run per token (all the thread's heads), which the hardware
     // prefetchers follow and the TLB holds, where head-major order jumps a whole row stride per token.
@@ -106,12 +108,32 @@ void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
           }
         }
         w.build(n, a.g + c0 * a.Hv + h, a.beta + c0 * a.Hv + h, a.Hv, a.q + c0 * a.ldq + kh * dk, a.ldq,
-                a.k + c0 * a.ldk + kh * dk, a.ldk, a.v + c0 * a.ldv + h * dv, a.ldv, S, scratch);
+                a.k + c0 * a.ldk + kh * dk, a.ldk, a.v + c0 * a.ldv + h * dv, a.ldv, S);
         w.output(S, a.out + c0 * a.ldo + h * dv, a.ldo);
         w.advance(S);
       }
     }
   }
+}
+
+}  // namespace
+
+template <class F>
+void gdn_chunk_forward(const GdnArgs<F>& a, int64_t C) {
+  chunk_sweep<gdn_detail::ChunkWork<F>>(a, C);
+}
+
+bool gdn_bf16_available() { return bf16k::dpbf16_supported(); }
+
+namespace {
+bool g_gdn_bf16 = false;
+}  // namespace
+void set_gdn_bf16(bool on) { g_gdn_bf16 = on; }
+bool gdn_bf16_selected() { return g_gdn_bf16; }
+
+void gdn_chunk_forward_bf16(const GdnArgs<float>& a, int64_t C) {
+  if (gdn_bf16_available()) chunk_sweep<gdn_detail::ChunkWorkBf16>(a, C);
+  else gdn_chunk_forward(a, C);
 }
 
 template void gdn_recurrent<float>(const GdnArgs<float>&);

@@ -25,6 +25,17 @@ template <class F> void gdn_recurrent(const GdnArgs<F>& a);
 // Chunkwise-parallel form (UT transform / WY representation), chunk length `chunk` (64 in HF and FLA).
 template <class F> void gdn_chunk_forward(const GdnArgs<F>& a, int64_t chunk = 64);
 
+// The chunked forward with every product's operands rounded to bf16 (AVX512-BF16 dot products, f32
+// accumulation; gates, decay mask, (I + A)⁻¹ and the state stay f32): kernels/gdn_chunk_bf16.h. Where the CPU
+// lacks AVX512-BF16 (gdn_bf16_available() false) it runs gdn_chunk_forward.
+bool gdn_bf16_available();
+void gdn_chunk_forward_bf16(const GdnArgs<float>& a, int64_t chunk = 64);
+
+// Process-wide choice of the model's GDN layers for prompt rows outside training (`--gdn-products`, default
+// f32): true = gdn_chunk_forward_bf16. Training always runs the f32 chunk, whose backward rebuilds it.
+void set_gdn_bf16(bool on);
+bool gdn_bf16_selected();
+
 // Gradients of the chunked form (spec §5.2). The forward inputs come in `a` (a.state = initial state, read only,
 // null for zeros; a.out unused); the per-chunk states are recomputed, so memory is O(T/chunk · dk · dv) per head.
 template <class F>

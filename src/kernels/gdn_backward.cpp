@@ -31,7 +31,8 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
         5 * dk * dv + 5 * C * dv + 8 * C * dk + 3 * C * C + C + ChunkWork<F>::scratch_floats(C, dk, dv);
     F* p = gdn_detail::thread_scratch<F>(size_t(nch * per_chunk + per_thread));
     std::vector<ChunkWork<F>> works(static_cast<size_t>(nch));
-    for (auto& w : works) { w.bind(p, C, dk, dv); p += ChunkWork<F>::floats(C, dk, dv); }
+    F* const chunks = p;
+    p += nch * ChunkWork<F>::floats(C, dk, dv);
     F* const states = p; p += nch * dk * dv;
     F* const S = p; p += dk * dv;
     F* dS = p; p += dk * dv;
@@ -56,7 +57,9 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
     F* const VnT = p; p += C * dv;
     F* const UT = p; p += C * dv;
     F* const WT = p; p += C * dk;
-    F* const build_scratch = p;
+    F* const build_scratch = p;  // shared: the works are built one after another
+    for (size_t i = 0; i < works.size(); ++i)
+      works[i].bind(chunks + int64_t(i) * ChunkWork<F>::floats(C, dk, dv), C, dk, dv, build_scratch);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t kh = 0; kh < a.Hk; ++kh) {
       for (int64_t t = 0; t < T; ++t) {
@@ -66,7 +69,7 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
       for (int64_t h = kh * ratio; h < (kh + 1) * ratio; ++h) {
         auto build = [&](ChunkWork<F>& cw, int64_t c0, int64_t n, const F* S0) {
           cw.build(n, a.g + c0 * Hv + h, a.beta + c0 * Hv + h, Hv, a.q + c0 * a.ldq + kh * dk, a.ldq,
-                   a.k + c0 * a.ldk + kh * dk, a.ldk, a.v + c0 * a.ldv + h * dv, a.ldv, S0, build_scratch);
+                   a.k + c0 * a.ldk + kh * dk, a.ldk, a.v + c0 * a.ldv + h * dv, a.ldv, S0);
         };
         // Forward sweep: the state entering every chunk.
         if (a.state) std::copy_n(a.state + h * dk * dv, dk * dv, S);

@@ -54,6 +54,66 @@ inline void prefetch_rows(const F* p, int64_t ld, int64_t n, int64_t cols) {
     for (int64_t j = 0; j < cols; j += kLine) __builtin_prefetch(p + r * ld + j, 0, 2);
 }
 
+// F1: γ = cumulative log-decay, e^γ and β of the chunk's n tokens (g and beta at `stride` between tokens).
+template <class F>
+inline void chunk_gates(int64_t n, const F* g, const F* beta, int64_t stride, F* gam, F* eg, F* bet) {
+  F run = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    run += g[r * stride];
+    gam[r] = run;
+    eg[r] = std::exp(run);
+    bet[r] = beta[r * stride];
+  }
+}
+
+// F3, F8 on the Gram products (rows at stride C, on and below the diagonal): E = e^{γ_r − γ_c} (c ≤ r),
+// A = β_r E ∘ K Kᵀ (strictly lower), P ← E ∘ P; A and P zero above the diagonal up to column n.
+template <class F>
+inline void decay_mask(int64_t n, int64_t C, const F* gam, const F* bet, const F* KK, F* E, F* A, F* P) {
+  for (int64_t r = 0; r < n; ++r) {
+    F* er = &E[r * C]; F* ar = &A[r * C]; F* pr = &P[r * C]; const F* kr = &KK[r * C];
+    const F gr = gam[r], br = bet[r];
+#pragma omp simd
+    for (int64_t c = 0; c <= r; ++c) {
+      const F e = exp_of(gr - gam[c]);  // c ≤ r: exponent ≤ 0
+      er[c] = e;
+      ar[c] = c < r ? br * e * kr[c] : F(0);
+      pr[c] *= e;
+    }
+    std::fill(ar + r + 1, ar + n, F(0));
+    std::fill(pr + r + 1, pr + n, F(0));  // LowerA products read the diagonal blocks' upper part
+  }
+}
+
+// F4-F6: Ti = (I + A)⁻¹ (A strictly lower, rows at stride C) by forward substitution, row r = e_r − Σ_{c<r} A_rc
+// row c (n³/6 multiply-adds, about 1% of the chunk), so that U and W become two lower-triangular products
+// instead of triangular solves. Row r, 16 columns at a time in registers (T_cj = 0 for j > c); zero above the
+// diagonal up to column n. `row_done(r)` runs once row r is final.
+template <class F, class RowDone>
+inline void unit_lower_inverse(int64_t n, int64_t C, const F* A, F* Ti, RowDone&& row_done) {
+  constexpr int64_t kW = 16;
+  for (int64_t r = 0; r < n; ++r) {
+    F* tr = &Ti[r * C];
+    const F* ar = &A[r * C];
+    for (int64_t j0 = 0; j0 < n; j0 += kW) {
+      F acc[kW] = {};
+      if (j0 + kW <= n) {
+        for (int64_t c = j0; c < r; ++c) {
+          const F x = ar[c];
+          const F* tc = &Ti[c * C + j0];
+#pragma omp simd
+          for (int64_t j = 0; j < kW; ++j) acc[j] += x * tc[j];
+        }
+      } else {
+        for (int64_t c = j0; c < r; ++c)
+          for (int64_t j = 0; j < n - j0; ++j) acc[j] += ar[c] * Ti[c * C + j0 + j];
+      }
+      for (int64_t j = 0; j < std::min(kW, n - j0); ++j) tr[j0 + j] = (j0 + j == r ? F(1) : F(0)) - acc[j];
+    }
+    row_done(r);
+  }
+}
+
 template <class F>
 struct ChunkWork {
   int64_t C = 0, dk = 0, dv = 0, n = 0;
@@ -70,19 +130,28 @@ struct ChunkWork {
   // Scratch of one build, garbage after it: Kᵀ and the inverse's two column scalings.
   static int64_t scratch_floats(int64_t C, int64_t dk, int64_t /*dv*/) { return dk * C + 2 * C * C; }
 
-  // Lays the arrays out in `mem`, which holds floats(C, dk, dv) elements.
-  void bind(F* mem, int64_t C_, int64_t dk_, int64_t dv_) {
-    C = C_; dk = dk_; dv = dv_;
+  F* scratch = nullptr;
+
+  // Lays the arrays out in `mem`, which holds floats(C, dk, dv) elements; `scratch_` holds scratch_floats(C, dk,
+  // dv) and may be shared by works that are built one after another.
+  void bind(F* mem, int64_t C_, int64_t dk_, int64_t dv_, F* scratch_) {
+    C = C_; dk = dk_; dv = dv_; scratch = scratch_;
     gam = mem; eg = gam + C; bet = eg + C;
     E = bet + C; KK = E + C * C; P = KK + C * C; A = P + C * C;
     U = A + C * C; Vn = U + C * dv; W = Vn + C * dv; Kt = W + C * dk; Ti = Kt + C * dk;
     Kq = Ti + C * C; Qq = Kq + C * dk; Vq = Qq + C * dk;
   }
 
+  // One work on this thread's scratch (thread_scratch), for a sweep that builds one chunk at a time.
+  void init(int64_t C_, int64_t dk_, int64_t dv_) {
+    F* mem = thread_scratch<F>(size_t(floats(C_, dk_, dv_) + scratch_floats(C_, dk_, dv_)));
+    bind(mem, C_, dk_, dv_, mem + floats(C_, dk_, dv_));
+  }
+
   // Qin, Kin, Vin point at row 0 of the chunk; g and beta at its first token (stride between tokens); S0 is the
-  // state entering it. `scratch` holds scratch_floats(C, dk, dv) elements.
+  // state entering it.
   void build(int64_t n_, const F* g, const F* beta, int64_t stride, const F* Qin, int64_t ldq_in, const F* Kin,
-             int64_t ldk_in, const F* Vin, int64_t ldv_in, const F* S0, F* scratch) {
+             int64_t ldk_in, const F* Vin, int64_t ldv_in, const F* S0) {
     n = n_;
     F* const Kx = scratch;        // Kᵀ [dk, C]
     F* const Tb = Kx + dk * C;    // Ti diag(β)
@@ -92,59 +161,21 @@ struct ChunkWork {
     copy_rows(n, dv, Vin, ldv_in, Vq);
     const F* const Kc = Kq; const F* const Qc = Qq; const F* const Vc = Vq;
     const int64_t ldk = dk, ldq = dk, ldv = dv;
-    F run = 0;
-    for (int64_t r = 0; r < n; ++r) {  // F1
-      run += g[r * stride];
-      gam[r] = run;
-      eg[r] = std::exp(run);
-      bet[r] = beta[r * stride];
-    }
+    chunk_gates(n, g, beta, stride, gam, eg, bet);
     transpose(n, dk, Kc, ldk, Kx, C);
     // F2, F3, F8: the two Gram products on and below the diagonal, then the decay mask.
     tile_gemm<F>(n, n, dk, {Kc, ldk, 1}, Kx, C, KK, C, F(0), F(1), nullptr, Tri::LowerC);
     tile_gemm<F>(n, n, dk, {Qc, ldq, 1}, Kx, C, P, C, F(0), F(1), nullptr, Tri::LowerC);
-    for (int64_t r = 0; r < n; ++r) {
-      F* er = &E[r * C]; F* ar = &A[r * C]; F* pr = &P[r * C]; const F* kr = &KK[r * C];
-      const F gr = gam[r], br = bet[r];
-#pragma omp simd
-      for (int64_t c = 0; c <= r; ++c) {
-        const F e = exp_of(gr - gam[c]);  // c ≤ r: exponent ≤ 0
-        er[c] = e;
-        ar[c] = c < r ? br * e * kr[c] : F(0);
-        pr[c] *= e;
-      }
-      std::fill(ar + r + 1, ar + n, F(0));
-      std::fill(pr + r + 1, pr + n, F(0));  // LowerA products read the diagonal blocks' upper part
-    }
-    // F4-F6: (I + A)⁻¹ by forward substitution, row r = e_r − Σ_{c<r} A_rc row c (n³/6 multiply-adds, about 1%
-    // of the chunk), so that U and W become two lower-triangular tile products instead of triangular solves.
-    // Row r, 16 columns at a time: T_rj = δ_rj − Σ_{j≤c<r} A_rc T_cj, accumulated in registers (T_cj = 0 for j > c).
-    constexpr int64_t kW = 16;
-    for (int64_t r = 0; r < n; ++r) {
-      F* tr = &Ti[r * C];
-      const F* ar = &A[r * C];
-      for (int64_t j0 = 0; j0 < n; j0 += kW) {
-        F acc[kW] = {};
-        if (j0 + kW <= n) {
-          for (int64_t c = j0; c < r; ++c) {
-            const F x = ar[c];
-            const F* tc = &Ti[c * C + j0];
-#pragma omp simd
-            for (int64_t j = 0; j < kW; ++j) acc[j] += x * tc[j];
-          }
-        } else {
-          for (int64_t c = j0; c < r; ++c)
-            for (int64_t j = 0; j < n - j0; ++j) acc[j] += ar[c] * Ti[c * C + j0 + j];
-        }
-        for (int64_t j = 0; j < std::min(kW, n - j0); ++j) tr[j0 + j] = (j0 + j == r ? F(1) : F(0)) - acc[j];
-      }
+    decay_mask(n, C, gam, bet, KK, E, A, P);
+    unit_lower_inverse(n, C, A, Ti, [&](int64_t r) {
+      const F* tr = &Ti[r * C];
       F* tb = &Tb[r * C]; F* tbe = &Tbe[r * C];
 #pragma omp simd
       for (int64_t c = 0; c < n; ++c) {
         tb[c] = tr[c] * bet[c];
         tbe[c] = tr[c] * bet[c] * eg[c];
       }
-    }
+    });
     tile_gemm<F>(n, dv, n, {Tb, C, 1}, Vc, ldv, U, dv, F(0), F(1), nullptr, Tri::LowerA);
     tile_gemm<F>(n, dk, n, {Tbe, C, 1}, Kc, ldk, W, dk, F(0), F(1), nullptr, Tri::LowerA);
     // F7: Vn = U − W S0.
@@ -159,7 +190,7 @@ struct ChunkWork {
     }
   }
 
-  // F9: O = diag(e^γ) Q S0 + P Vn, after build with the same scratch; rows of O at stride ldo.
+  // F9: O = diag(e^γ) Q S0 + P Vn; rows of O at stride ldo.
   void output(const F* S0, F* O, int64_t ldo) const {
     tile_gemm<F>(n, dv, dk, {Qq, dk, 1}, S0, dv, O, ldo, F(0), F(1), eg);
     tile_gemm<F>(n, dv, n, {P, C, 1}, Vn, dv, O, ldo, F(1), F(1), nullptr, Tri::LowerA);

@@ -92,6 +92,7 @@ void gdn_layer_forward(const LayerCtx& c, LayerActs& A, float* x) {
     if (!lc) std::fill_n(state, Hv * dk * dv, 0.f);
     const GdnArgs<float> args = args_of(i, state);
     if (args.T == 1) gdn_recurrent(args);  // the decode path HF uses; chunked otherwise
+    else if (gdn_bf16_selected() && !c.save) gdn_chunk_forward_bf16(args, kGdnChunk);
     else gdn_chunk_forward(args, kGdnChunk);
   }
   ps_core.stop();

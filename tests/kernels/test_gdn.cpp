@@ -1,9 +1,12 @@
 // Chunked gated delta rule vs the token recurrence in float64 (spec §5.4 test recipe).
 #include <cmath>
 #include <random>
+#include <type_traits>
 
 #include "kernels/gdn.h"
+#include "core/dtype.h"
 #include "kernels/gdn_tile.h"
+#include "kernels/gdn_tile_bf16.h"
 #include "test_util.h"
 
 using namespace hyb;
@@ -47,13 +50,19 @@ std::vector<F> cast(const std::vector<double>& x) {
   return std::vector<F>(x.begin(), x.end());
 }
 
-// Runs the chunked (chunk > 0) or recurrent (chunk == 0) kernel in precision F; returns outputs + final state.
+// Runs the chunked (chunk > 0) or recurrent (chunk == 0) kernel in precision F (bf16: the chunked forward with BF16
+// products); returns outputs + final state.
 template <class F>
-std::pair<std::vector<double>, std::vector<double>> run(const Problem& p, int64_t chunk) {
+std::pair<std::vector<double>, std::vector<double>> run(const Problem& p, int64_t chunk, bool bf16 = false) {
   auto q = cast<F>(p.q), k = cast<F>(p.k), v = cast<F>(p.v), b = cast<F>(p.beta), g = cast<F>(p.g), s = cast<F>(p.s0);
   std::vector<F> o(size_t(p.T * p.Hv * p.dv));
   GdnArgs<F> a{q.data(), p.Hk * p.dk, k.data(), p.Hk * p.dk, v.data(), p.Hv * p.dv, b.data(), g.data(),
                s.data(), o.data(), p.Hv * p.dv, p.T, p.Hk, p.Hv, p.dk, p.dv};
+  if constexpr (std::is_same_v<F, float>)
+    if (bf16) {
+      gdn_chunk_forward_bf16(a, chunk);
+      return {std::vector<double>(o.begin(), o.end()), std::vector<double>(s.begin(), s.end())};
+    }
   if (chunk > 0) gdn_chunk_forward(a, chunk);
   else gdn_recurrent(a);
   return {std::vector<double>(o.begin(), o.end()), std::vector<double>(s.begin(), s.end())};
@@ -90,6 +99,21 @@ TEST_P(GdnChunk, Float32ChunkedMatchesFloat64Recurrence) {
   auto dbl = run<double>(p, 64);
   EXPECT_LT(maxdiff(dbl.first, ref.first), 1e-10) << "float64 chunked vs recurrence";
   EXPECT_LT(maxdiff(dbl.second, ref.second), 1e-10);
+}
+
+// The BF16 variant rounds every product operand (8 significant bits): its error is ~1e-3 of the values' scale
+// and must stay within a few 2⁻⁸ of it; and it must differ from the f32 chunk, or the variant did not run.
+TEST_P(GdnChunk, Bf16ProductsStayWithinBf16RoundingOfFloat64Recurrence) {
+  if (!gdn_bf16_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+  auto [T, sh] = GetParam();
+  Problem p = make(T, sh.Hk, sh.Hv, sh.dk, sh.dv, 1234 + uint64_t(T));
+  auto ref = run<double>(p, 0);
+  auto got = run<float>(p, 64, true);
+  const double eo = maxdiff(got.first, ref.first) / std::max(1.0, maxabs(ref.first));
+  const double es = maxdiff(got.second, ref.second) / std::max(1.0, maxabs(ref.second));
+  EXPECT_LT(eo, 3e-2) << "outputs";
+  EXPECT_LT(es, 3e-2) << "final state, max|S| = " << maxabs(ref.second);
+  EXPECT_GT(std::max(eo, es), 1e-6) << "bf16 products gave f32 results";
 }
 
 INSTANTIATE_TEST_SUITE_P(LengthsAndHeads, GdnChunk,
@@ -226,4 +250,76 @@ TEST(GdnTileGemm, MatchesFloat64ProductOnEveryTailAndShape) {
                     << " i=" << i << " j=" << j;
               }
           }
+}
+
+// The BF16 tile product against float64 on the same bf16-rounded operands (rounded here by core/dtype.h's scalar
+// round-to-nearest-even, independent of the kernels' vector conversion): every tail, odd K, all triangle modes,
+// row scales, beta, and the padding between rows never written.
+TEST(GdnTileGemmBf16, MatchesFloat64ProductOfRoundedOperands) {
+  if (!gdn_bf16_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+  using gdn_detail::Tri;
+  std::mt19937_64 rng(6);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  const auto rnd = [](float x) { return bf16_to_f32(f32_to_bf16(x)); };
+  for (int64_t M : {1, 7, 8, 9, 17, 64})
+    for (int64_t N : {1, 15, 16, 17, 32, 33, 70})
+      for (int64_t K : {1, 5, 64, 65})
+        for (Tri tri : {Tri::None, Tri::LowerA, Tri::UpperA, Tri::LowerC}) {
+          if (tri == Tri::LowerA && K < M) continue;
+          const int64_t Kp = K + K % 2, lda = Kp + 2, ldb = N + 3, ldc = N + 5, ldf = K + 1;
+          std::vector<float> A(size_t(M * ldf)), B(size_t(K * N)), rs(static_cast<size_t>(M));
+          for (auto* x : {&A, &B, &rs})
+            for (auto& e : *x) e = u(rng);
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t k = 0; k < K; ++k)
+              if ((tri == Tri::LowerA && k > i) || (tri == Tri::UpperA && k < i)) A[size_t(i * ldf + k)] = 0.f;
+          std::vector<uint16_t> Ab(size_t(M * lda), 0xFFFF);
+          std::vector<uint32_t> Bp(size_t(Kp / 2 * ldb));
+          gdn_detail::round_rows_bf16(M, K, Kp, A.data(), ldf, Ab.data(), lda);
+          gdn_detail::pack_pairs_bf16(K, N, B.data(), N, Bp.data(), ldb);
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t k = 0; k < Kp; ++k)
+              ASSERT_EQ(bf16_to_f32(Ab[size_t(i * lda + k)]), k < K ? rnd(A[size_t(i * ldf + k)]) : 0.f);
+          const float beta = (M + N + K) % 2 ? 1.f : 0.f, alpha = -0.5f;
+          std::vector<float> C(size_t(M * ldc), 7.f), C0 = C;
+          gdn_detail::tile_gemm_bf16(M, N, K, Ab.data(), lda, Bp.data(), ldb, C.data(), ldc, beta, alpha, rs.data(),
+                                     tri);
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < ldc; ++j) {
+              const float got = C[size_t(i * ldc + j)];
+              if (j >= N) {
+                EXPECT_EQ(got, 7.f);
+                continue;
+              }
+              if (tri == Tri::LowerC && j > i) continue;
+              double ref = 0, mag = 0;
+              for (int64_t k = 0; k < K; ++k) {
+                const double t = double(rnd(A[size_t(i * ldf + k)])) * rnd(B[size_t(k * N + j)]);
+                ref += t;
+                mag += std::abs(t);
+              }
+              ref = beta * double(C0[size_t(i * ldc + j)]) + double(alpha) * rs[size_t(i)] * ref;
+              ASSERT_NEAR(got, ref, 1e-6 * (mag + 8) + 1e-6)
+                  << "M=" << M << " N=" << N << " K=" << K << " tri=" << int(tri) << " i=" << i << " j=" << j;
+            }
+        }
+}
+
+TEST(GdnTileGemmBf16, TransposesValuesAndPairs) {
+  const int64_t rows = 19, cols = 37, lds = 40;
+  std::vector<uint16_t> src(size_t(rows * lds));
+  for (size_t i = 0; i < src.size(); ++i) src[i] = uint16_t(i * 7 + 1);
+  std::vector<uint16_t> t16(size_t(cols * rows));
+  gdn_detail::transpose_words(rows, cols, src.data(), lds, t16.data(), rows);
+  std::vector<uint32_t> t32(size_t(cols / 2 * rows));
+  gdn_detail::transpose_words(rows, cols / 2, src.data(), lds, t32.data(), rows);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) {
+      ASSERT_EQ(t16[size_t(j * rows + r)], src[size_t(r * lds + j)]);
+      if (j < cols / 2) {
+        const uint32_t w = t32[size_t(j * rows + r)];
+        ASSERT_EQ(w & 0xFFFF, src[size_t(r * lds + 2 * j)]);
+        ASSERT_EQ(w >> 16, src[size_t(r * lds + 2 * j + 1)]);
+      }
+    }
 }
