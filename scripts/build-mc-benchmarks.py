@@ -6,6 +6,8 @@ SOURCES.md with sources, licences and counts.
 
 usage: build-mc-benchmarks.py OUT_DIR [--train FILE ...] [--max-items N] [--dev-items K] [--seed S]
 
+Also from r-cran-tokenizers (the whole of Melville's Moby-Dick, 1851, public domain; read with Rscript):
+
 Tasks (every item has 4 choices; the distractors are drawn from the same part of speech and matched in length
 and in SemCor frequency, so neither length nor commonness gives the answer away):
   wn_example_cloze  a WordNet usage example cut before its headword:  "he singled to start a" -> " rally"
@@ -13,6 +15,13 @@ and in SemCor frequency, so neither length nor commonness gives the answer away)
   wn_hypernym       "A robin is a kind of" -> " thrush"   (nouns; the direct hypernym)
   wn_antonym        "The opposite of hot is" -> " cold"   (adjectives)
   capitals          "The capital of Peru is" -> " Lima"
+  moby_lambada      LAMBADA-style: a paragraph cut before the last word of a sentence (40-200 words of
+                    context), a word that occurs earlier in it; the three distractors are other words of the
+                    context of about its length, so copying from the context alone does not find the answer
+  moby_next_sentence  HellaSwag-style: three sentences of a paragraph, then the fourth vs three sentences of
+                    about the same length from other chapters
+  moby_word_order   BLiMP-style minimal pairs: a sentence continued in its own order vs with two adjacent words
+                    swapped (2 choices of identical characters, so every normalisation scores the same)
 Decontamination: an item whose text (context + answer) shares a 13-word n-gram with any --train file is dropped.
 The build is deterministic for a given seed and package version.
 """
@@ -27,6 +36,7 @@ import re
 import sys
 
 WORDNET = "/usr/share/wordnet"
+MOBY_R = "/usr/lib/R/site-library/tokenizers"
 COUNTRIES = "/usr/share/misc/countries.gz"
 POS_FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
 
@@ -192,6 +202,92 @@ def build_capitals(rng):
     return {"capitals": out}
 
 
+def read_moby():
+    """Moby-Dick's text from r-cran-tokenizers (an R data object, exported by Rscript), body only."""
+    import subprocess
+    try:
+        text = subprocess.run(["Rscript", "-e", "cat(tokenizers::mobydick)"], check=True, capture_output=True,
+                              text=True, encoding="utf-8").stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        die(f"cannot read tokenizers::mobydick with Rscript ({e}): install r-cran-tokenizers (scripts/setup.sh does)")
+    start, end = text.find("CHAPTER 1. Loomings."), text.find("End of Project Gutenberg")
+    if start < 0 or end < 0:
+        die("tokenizers::mobydick: unexpected text (no 'CHAPTER 1. Loomings.' or Gutenberg footer)")
+    return text[start:end]
+
+
+def sentences(paragraph):
+    out = []
+    for x in re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", paragraph):
+        x = x.strip()
+        if out and re.search(r"\b(Mr|Mrs|Dr|St|Capt|Messrs)\.$", out[-1]):  # an abbreviation, not an end
+            out[-1] += " " + x
+        elif x:
+            out.append(x)
+    return out
+
+
+def build_moby(rng):
+    body = read_moby()
+    chapters = re.split(r"\nCHAPTER \d+\.[^\n]*\n", body)
+    paras = []  # (chapter, paragraph text with single spaces)
+    for ci, ch in enumerate(chapters):
+        for para in re.split(r"\n\s*\n", ch):
+            t = " ".join(para.split())
+            if len(t.split()) >= 20 and not t.isupper():
+                paras.append((ci, t))
+    lam, nxt, order = [], [], []
+    all_sents = [(ci, x) for ci, t in paras for x in sentences(t) if 5 <= len(x.split()) <= 50]
+    by_len = sorted(all_sents, key=lambda cs: len(cs[1]))
+    lens = [len(x) for _, x in by_len]
+    for ci, t in paras:
+        ss = sentences(t)
+        # LAMBADA: cut after the last sentence of the paragraph whose final word occurs earlier in the passage
+        # (at least 40 words of context, at most the last 200).
+        for k in range(len(ss) - 1, 0, -1):
+            m = re.search(r"\s([A-Za-z]{3,})([.!?;:]['\"]?)$", ss[k])
+            if not m:
+                continue
+            target = m.group(1)
+            ctx_words = " ".join(ss[:k] + [ss[k][:m.start()]]).split()[-200:]
+            if len(ctx_words) < 40:
+                break
+            ctx = " ".join(ctx_words)
+            seen = set(re.findall(r"[A-Za-z]+", ctx))
+            if target not in seen:
+                continue
+            near = sorted(w for w in seen
+                          if w.lower() != target.lower() and abs(len(w) - len(target)) <= 2 and len(w) >= 3)
+            if len(near) >= 3:
+                lam.append(item(ctx, target, rng.sample(near, 3), rng))
+                break
+        # Next sentence: windows of four sentences; the fourth against sentences of its length from other
+        # chapters.
+        for k in range(0, len(ss) - 3, 4):
+            win = ss[k:k + 4]
+            if not all(5 <= len(x.split()) <= 50 for x in win):
+                continue
+            ans = win[3]
+            i = bisect.bisect_left(lens, len(ans))
+            pool = [x for c2, x in by_len[max(0, i - 30):i + 30] if c2 != ci and x != ans]
+            if len(pool) >= 3:
+                nxt.append(item(" ".join(win[:3]), ans, rng.sample(pool, 3), rng))
+    for ci, x in all_sents:
+        # Word order: swap two adjacent lower-case words after the first three (the context), so the pair differs
+        # in order only.
+        w = x.split()
+        if not (8 <= len(w) <= 25):
+            continue
+        spots = [i for i in range(3, len(w) - 1) if w[i].isalpha() and w[i + 1].isalpha() and w[i].islower()
+                 and w[i + 1].islower() and w[i] != w[i + 1]]
+        if not spots:
+            continue
+        i = rng.choice(spots)
+        bad = w[:i] + [w[i + 1], w[i]] + w[i + 2:]
+        order.append(item(" ".join(w[:3]), " ".join(w[3:]), [" ".join(bad[3:])], rng))
+    return {"moby_lambada": lam, "moby_next_sentence": nxt, "moby_word_order": order}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out")
@@ -209,6 +305,7 @@ def main():
             train |= ngrams(f.read())
     tasks = build_wordnet(rng)
     tasks.update(build_capitals(rng))
+    tasks.update(build_moby(rng))
     os.makedirs(a.out, exist_ok=True)
     summary = []
     for name, items in tasks.items():
@@ -233,6 +330,8 @@ def main():
         for name, n, dr, nd, nt in summary:
             src, lic = (("miscfiles: /usr/share/misc/countries.gz", "public domain (miscfiles copyright)")
                         if name == "capitals" else
+                        ("r-cran-tokenizers: tokenizers::mobydick (Project Gutenberg #2701)",
+                         "public domain (the text); package MIT") if name.startswith("moby_") else
                         ("wordnet-base: /usr/share/wordnet/data.*, index.*", "WordNet 3.0 licence (Princeton)"))
             f.write(f"| {name} | {src} | {lic} | {n} | {dr} | {nd} | {nt} |\n")
         f.write(f"\nSeed {a.seed}; decontaminated against: {', '.join(a.train) if a.train else 'nothing'}.\n")

@@ -22,6 +22,8 @@ APT_PACKAGES+=(python3.11-doc fortunes linux-doc-6.1)
 APT_PACKAGES+=(r-cran-janeaustenr dict-devil)
 # Multiple-choice benchmarks (scripts/build-mc-benchmarks.py): WordNet 3.0 and the countries/capitals table.
 APT_PACKAGES+=(wordnet-base miscfiles)
+# ... and Moby-Dick (r-cran-tokenizers, read with Rscript) for the LAMBADA-, HellaSwag- and BLiMP-style tasks.
+APT_PACKAGES+=(r-cran-tokenizers)
 # Node.js may come from another repository (it bundles npm there); only install Debian's when absent.
 command -v node >/dev/null && command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
 

@@ -172,16 +172,21 @@ struct SuiteTask {
 };
 
 // The built-in suite: the tasks scripts/build-mc-benchmarks.py writes, in OLMES' RC format, 5-shot from each
-// task's dev split, scored per character (OLMES' normalisation for most RC tasks).
+// task's dev split, scored per character (OLMES' normalisation for most RC tasks). Two groups: "knowledge" (the
+// MMLU-analog: WordNet and capitals) and "language" (LAMBADA-, HellaSwag- and BLiMP-style tasks on Moby-Dick).
 std::vector<SuiteTask> default_suite(const std::string& bench_dir, const McArgs& base) {
   std::vector<SuiteTask> out;
-  for (const char* name : {"wn_example_cloze", "wn_gloss", "wn_hypernym", "wn_antonym", "capitals"}) {
+  for (const char* name : {"wn_example_cloze", "wn_gloss", "wn_hypernym", "wn_antonym", "capitals", "moby_lambada",
+                           "moby_next_sentence", "moby_word_order"}) {
     SuiteTask t;
     t.args = base;
     t.name = name;
+    if (t.name.rfind("moby_", 0) == 0) t.group = "language";
+    // LAMBADA passages are their own context (40-200 words): zero-shot, as LAMBADA is usually scored, where five
+    // shots would make every sequence six passages long.
+    t.args.opt.shots = t.name == "moby_lambada" ? 0 : 5;
     t.args.data = (fs::path(bench_dir) / (t.name + ".jsonl")).string();
     t.args.dev = (fs::path(bench_dir) / (t.name + ".dev.jsonl")).string();
-    t.args.opt.shots = 5;
     std::error_code ec;
     if (!fs::exists(t.args.data, ec))
       fail(t.args.data, ": not found; build the benchmarks with scripts/build-mc-benchmarks.py ", bench_dir,

@@ -46,7 +46,7 @@ int run_grads(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   pa.add(app);
   RunFlags run;
-  run.add(app, "exact");
+  run.add(app, "exact", /*with_gdn=*/false);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   run.apply();
   if (ids_path.empty() && sft_path.empty() && dpo_path.empty()) fail("grads: give one of --ids, --sft, --dpo");

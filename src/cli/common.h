@@ -38,7 +38,9 @@ inline void add_weight_dtype(CLI::App& app, std::string& dtype, const char* defa
 // (F32 weights are always exact); --gdn-products the GDN layers' chunked products on prompt rows.
 struct ComputeFlags {
   std::string mode, gdn = "f32";
-  void add(CLI::App& app, const char* default_value) {
+  // with_gdn false: a command whose forward keeps activations for a backward (grads), which always runs the f32
+  // chunk, so the option is not offered there.
+  void add(CLI::App& app, const char* default_value, bool with_gdn = true) {
     app.add_option("--compute", mode,
                    "Math for BF16 and quantized weights: exact = f32 products, equal to F32 compute on the same "
                    "(dequantized) weights; fast = BF16: activations rounded to bf16 too, AVX512-BF16 dot products "
@@ -48,6 +50,7 @@ struct ComputeFlags {
                    "'Precision'. F32 weights are unaffected")
         ->default_val(default_value)
         ->check(CLI::IsMember({"exact", "fast"}));
+    if (!with_gdn) return;
     app.add_option("--gdn-products", gdn,
                    "Operands of the GDN layers' chunked products on prompt rows (any weight dtype): f32 (exact), or "
                    "bf16 = rounded to bf16, AVX512-BF16 dot products with f32 accumulation; gates, decay, (I+A)^-1 "
@@ -98,9 +101,9 @@ struct LoadFlags {
 struct RunFlags {
   int threads = 0;
   ComputeFlags compute;
-  void add(CLI::App& app, const char* compute_default) {
+  void add(CLI::App& app, const char* compute_default, bool with_gdn = true) {
     add_threads(app, threads);
-    compute.add(app, compute_default);
+    compute.add(app, compute_default, with_gdn);
   }
   void apply() const {
     set_threads(threads);

@@ -28,15 +28,14 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
     // O(T·(C + dk + dv)) memory per thread, and a third less arithmetic than recomputing.
     const int64_t per_chunk = ChunkWork<F>::floats(C, dk, dv) + dk * dv;
     const int64_t per_thread =
-        5 * dk * dv + 5 * C * dv + 8 * C * dk + 3 * C * C + C + ChunkWork<F>::scratch_floats(C, dk, dv);
+        4 * dk * dv + 5 * C * dv + 8 * C * dk + 3 * C * C + C + ChunkWork<F>::scratch_floats(C, dk, dv);
     F* p = gdn_detail::thread_scratch<F>(size_t(nch * per_chunk + per_thread));
     std::vector<ChunkWork<F>> works(static_cast<size_t>(nch));
     F* const chunks = p;
     p += nch * ChunkWork<F>::floats(C, dk, dv);
     F* const states = p; p += nch * dk * dv;
     F* const S = p; p += dk * dv;
-    F* dS = p; p += dk * dv;
-    F* dS0 = p; p += dk * dv;
+    F* const dS = p; p += dk * dv;  // dS1 entering a chunk's step, dS0 leaving it
     F* const dVn = p; p += C * dv;
     F* const X = p; p += C * dv;
     F* const Y = p; p += C * dk;
@@ -149,10 +148,10 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
             for (int64_t i = 0; i < dk * dv; ++i) s += S0[i] * dS[i];
             dgam[n - 1] += egn * s;
           }
-          // R2: dS0 = e^{γn} dS1 + Q̃ᵀ dO − Wᵀ dVn
-          for (int64_t i = 0; i < dk * dv; ++i) dS0[i] = egn * dS[i];
-          tile_gemm<F>(dk, dv, n, {Qt, 1, dk}, dO, lddo, dS0, dv, F(1));
-          tile_gemm<F>(dk, dv, n, {cw.W, 1, dk}, dVn, dv, dS0, dv, F(1), F(-1));
+          // R2: dS0 = e^{γn} dS1 + Q̃ᵀ dO − Wᵀ dVn, in place: dS1 has no reader after this point (the products'
+          // beta applies the decay, so no separate pass over the state).
+          tile_gemm<F>(dk, dv, n, {Qt, 1, dk}, dO, lddo, dS, dv, egn);
+          tile_gemm<F>(dk, dv, n, {cw.W, 1, dk}, dVn, dv, dS, dv, F(1), F(-1));
           // R6, R7: Y = Tmᵀ dW with dW = −dVn S0ᵀ; X = Tmᵀ dVn (Tm = (I + A)⁻¹ from the rebuild, so both
           // solves are products with its upper-triangular transpose).
           tile_gemm<F>(n, dk, dv, {dVn, dv, 1}, S0T, dk, dW, dk, F(0), F(-1));
@@ -210,7 +209,6 @@ void gdn_chunk_backward(const GdnArgs<F>& a, const GdnGradArgs<F>& d, int64_t C)
             const F* sq = &dQ[r * dk]; const F* sk = &dK[r * dk];
             for (int64_t i = 0; i < dk; ++i) { dq[i] += sq[i]; dkk[i] += sk[i]; }
           }
-          std::swap(dS, dS0);
         }
         if (d.dstate0) std::copy_n(dS, dk * dv, d.dstate0 + h * dk * dv);
       }

@@ -5,11 +5,12 @@
 set -euo pipefail
 bin=$1 repo=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
-if [ ! -f /usr/share/wordnet/data.noun ] || [ ! -f /usr/share/misc/countries.gz ]; then
-  echo "SKIP: wordnet-base or miscfiles not installed (scripts/setup.sh installs them)"; exit 0
+if [ ! -f /usr/share/wordnet/data.noun ] || [ ! -f /usr/share/misc/countries.gz ] ||
+   [ ! -d /usr/lib/R/site-library/tokenizers ]; then
+  echo "SKIP: wordnet-base, miscfiles or r-cran-tokenizers not installed (scripts/setup.sh installs them)"; exit 0
 fi
 /usr/bin/python3 "$repo/scripts/build-mc-benchmarks.py" "$work/bench" --max-items 12 --dev-items 5 >/dev/null
-for t in wn_example_cloze wn_gloss wn_hypernym wn_antonym capitals; do
+for t in wn_example_cloze wn_gloss wn_hypernym wn_antonym capitals moby_lambada moby_next_sentence moby_word_order; do
   [ "$(wc -l < "$work/bench/$t.jsonl")" = 12 ] || { echo "FAIL: $t.jsonl does not have 12 items"; exit 1; }
 done
 zcat /usr/share/misc/countries.gz > "$work/text.txt"
@@ -24,10 +25,11 @@ JSON
 "$bin" init -c "$work/config.json" -o "$work/model" -s 1 -t 1 >/dev/null
 out=$("$bin" eval -m "$work/model" --suite default --bench-dir "$work/bench" -t 1 2>/dev/null)
 echo "$out"
-for t in wn_example_cloze wn_gloss wn_hypernym wn_antonym capitals; do
+for t in wn_example_cloze wn_gloss wn_hypernym wn_antonym capitals moby_lambada moby_next_sentence moby_word_order; do
   grep -q "^$t " <<<"$out" || { echo "FAIL: no row for $t"; exit 1; }
 done
 grep -q "knowledge (5 tasks): mean correct-answer BPB" <<<"$out" || { echo "FAIL: no knowledge summary"; exit 1; }
+grep -q "language (3 tasks): mean correct-answer BPB" <<<"$out" || { echo "FAIL: no language summary"; exit 1; }
 # A suite file: relative paths, MC format, JSON output.
 cat > "$work/bench/mine.json" <<'JSON'
 {"tasks": [{"name": "caps-mc", "data": "capitals.jsonl", "dev": "capitals.dev.jsonl", "format": "mc", "shots": 2}]}
