@@ -1,9 +1,6 @@
 #include "kernels/gdn_tile.h"
 
-// GCC 12 flags its own AVX-512 intrinsic headers with -Wmaybe-uninitialized (false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
+#include "kernels/x86_simd.h"
 
 #include <algorithm>
 #include <type_traits>
@@ -41,8 +38,7 @@ void tile_f32(int64_t K, StridedA<float> A, const float* B, int64_t ldb, int64_t
   __m512 c0[R], c1[R];
   for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
   // One masked loop for full and partial strips: a load under an all-ones mask costs what a plain load does.
-  const __mmask16 m0 = w >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << w) - 1);
-  const __mmask16 m1 = w >= 32 ? __mmask16(0xFFFF) : w <= 16 ? __mmask16(0) : __mmask16((1u << (w - 16)) - 1);
+  const __mmask16 m0 = simd::mask16(w), m1 = simd::mask16(w - 16);
   const int64_t rs = A.rs, ks = A.ks;
   const float* a = A.p;
   for (int64_t k = 0; k < K; ++k, a += ks, B += ldb) {
@@ -53,18 +49,7 @@ void tile_f32(int64_t K, StridedA<float> A, const float* B, int64_t ldb, int64_t
       c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
     }
   }
-  const __m512 vb = _mm512_set1_ps(beta);
-  for (int r = 0; r < R; ++r) {
-    const __m512 s = _mm512_set1_ps(alpha * (rowscale ? rowscale[r] : 1.f));
-    float* c = C + r * ldc;
-    __m512 v0 = _mm512_mul_ps(s, c0[r]), v1 = _mm512_mul_ps(s, c1[r]);
-    if (beta != 0.f) {
-      v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), v0);
-      v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), v1);
-    }
-    _mm512_mask_storeu_ps(c, m0, v0);
-    _mm512_mask_storeu_ps(c + 16, m1, v1);
-  }
+  simd::store_tile<R>(c0, c1, w, C, ldc, beta, alpha, rowscale);
 }
 #endif
 

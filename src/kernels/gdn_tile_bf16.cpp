@@ -5,18 +5,13 @@
 
 #include "core/error.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#define HYB_X86 1
-// GCC 12 flags its own AVX-512 intrinsic headers with -Wmaybe-uninitialized (false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-#define HYB_DPBF16 __attribute__((target("avx512bf16,avx512f,avx512bw,avx512vl,avx512dq")))
-#endif
+#include "kernels/x86_simd.h"
 
 namespace hyb::gdn_detail {
 
 #if HYB_X86
+
+using simd::mask16;
 
 namespace {
 
@@ -24,10 +19,6 @@ constexpr int64_t kRows = 8, kCols = 32;
 
 // A vector cast, not a cast through memory: that kept every accumulator on the stack.
 HYB_DPBF16 inline __m512bh as_bh(__m512i v) { return (__m512bh)v; }
-
-HYB_DPBF16 inline __mmask16 mask16(int64_t left) {
-  return left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
-}
 
 // R ≤ 8 rows × w ≤ 32 columns over `pairs` k pairs: per pair two loads of B and one broadcast of A's pair per row
 // feed 16 dot-product instructions (each 2 multiply-adds per lane, twice an FMA's work).
@@ -48,21 +39,7 @@ HYB_DPBF16 void tile(int64_t pairs, const uint16_t* a, int64_t lda, const uint32
       c1[r] = _mm512_dpbf16_ps(c1[r], x, b1);
     }
   }
-  const __m512 vb = _mm512_set1_ps(beta);
-  // Unrolled, so that no loop indexes the accumulators at run time: that made GCC keep them in memory, storing
-  // every one on each k step.
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-    const __m512 s = _mm512_set1_ps(alpha * (rowscale ? rowscale[r] : 1.f));
-    float* c = C + r * ldc;
-    __m512 v0 = _mm512_mul_ps(s, c0[r]), v1 = _mm512_mul_ps(s, c1[r]);
-    if (beta != 0.f) {
-      v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), v0);
-      v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), v1);
-    }
-    _mm512_mask_storeu_ps(c, m0, v0);
-    _mm512_mask_storeu_ps(c + 16, m1, v1);
-  }
+  simd::store_tile<R>(c0, c1, w, C, ldc, beta, alpha, rowscale);
 }
 
 }  // namespace

@@ -4,15 +4,7 @@
 #include <cstring>
 
 #include "core/dtype.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#define HYB_X86 1
-// GCC 12 flags its own AVX-512 intrinsic headers with -Wmaybe-uninitialized (false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-#define HYB_DPBF16 __attribute__((target("avx512bf16,avx512f,avx512bw,avx512vl,avx512dq")))
-#endif
+#include "kernels/x86_simd.h"
 
 namespace hyb::bf16k {
 
@@ -36,9 +28,6 @@ namespace {
 
 HYB_DPBF16 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
 
-HYB_DPBF16 inline __mmask16 tail_mask16(int64_t left) {
-  return left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
-}
 
 // MR activation rows × one 48-wide packed panel; each k pair is one broadcast of the activations' two bf16.
 // Row r's pair p lies at xb + r·rs + p·ps: rs = row stride, ps = 2 for plain rows; rs = 2, ps = 2·kRowBlock for
@@ -64,7 +53,7 @@ HYB_DPBF16 void micro(const uint16_t* xb, int64_t rs, int64_t ps, const uint16_t
   }
   for (int r = 0; r < MR; ++r)
     for (int j = 0; j < 3; ++j) {
-      const __mmask16 m = tail_mask16(n - 16 * j);
+      const __mmask16 m = simd::mask16(n - 16 * j);
       if (!m) break;
       float* yp = y + r * ldy + 16 * j;
       __m512 v = acc[r][j];
