@@ -2,6 +2,7 @@
 """Analysis of the experiment studies: reads the runs a study script wrote, writes CSV tables and a PNG plot.
 
 usage: analyze.py data-efficiency OUT | recall-mqar OUT [--train-len N] | state-tracking OUT [--train-len N] | long-context OUT
+       | ruler OUT [--train-len N]
 Needs numpy and matplotlib (Debian: python3-numpy python3-matplotlib).
 """
 import argparse
@@ -70,6 +71,23 @@ def crossing(tokens, loss, target):
     return float("nan")
 
 
+def tokens_to_match(tokens, curves, t_tok, t_curves, rng, reps):
+    """Tokens at which the seed-mean curve first reaches the target's seed-mean final value, as a fraction of the
+    target's tokens, with a 95% bootstrap CI over seeds (both sides resampled) and the fraction of resamples that
+    never reach it. Curves are [seeds, points] of a lower-is-better metric."""
+    target = t_curves[:, -1].mean()
+    point = crossing(tokens, curves.mean(0), target)
+    boot = []
+    for _ in range(reps):
+        tt = t_curves[rng.integers(0, len(t_curves), len(t_curves)), -1].mean()
+        ll = curves[rng.integers(0, len(curves), len(curves))].mean(0)
+        boot.append(crossing(tokens, ll, tt) / t_tok[-1])
+    boot = np.array(boot)
+    fin = boot[np.isfinite(boot)]
+    lo, hi = (np.percentile(fin, 2.5), np.percentile(fin, 97.5)) if len(fin) else (float("nan"),) * 2
+    return [f"{point / t_tok[-1]:.4f}", f"{lo:.4f}", f"{hi:.4f}", f"{1 - len(fin) / reps:.3f}"]
+
+
 def data_efficiency(out, reps=2000):
     runs = {}
     for run in sorted(glob.glob(os.path.join(out, "runs", "*-s*"))):
@@ -81,7 +99,8 @@ def data_efficiency(out, reps=2000):
         size, arch, seed = m.group(1), m.group(2), int(m.group(3))
         pts = [(r["tokens"], r["val_loss"]) for r in metrics(run) if "val_loss" in r]
         ev = read_json(os.path.join(run, "eval.json")) if os.path.exists(os.path.join(run, "eval.json")) else {}
-        runs[(size, arch, seed)] = {"curve": pts, "eval": ev, "params": param_counts(run)}
+        suite = [(r["tokens"], r["suite"]) for r in metrics(run) if "suite" in r]
+        runs[(size, arch, seed)] = {"curve": pts, "eval": ev, "params": param_counts(run), "suite": suite}
     if not runs:
         sys.exit("data-efficiency: no finished runs under " + out)
     rows = []
@@ -124,16 +143,7 @@ def data_efficiency(out, reps=2000):
             if arch == "transformer":
                 row += ["", "", "", ""]
             else:
-                point = crossing(tokens, loss.mean(0), target)
-                boot = []
-                for _ in range(reps):
-                    tt = t_loss[rng.integers(0, len(t_loss), len(t_loss)), -1].mean()
-                    ll = loss[rng.integers(0, len(loss), len(loss))].mean(0)
-                    boot.append(crossing(tokens, ll, tt) / t_tok[-1])
-                boot = np.array(boot)
-                fin = boot[np.isfinite(boot)]
-                lo, hi = (np.percentile(fin, 2.5), np.percentile(fin, 97.5)) if len(fin) else (float("nan"),) * 2
-                row += [f"{point / t_tok[-1]:.4f}", f"{lo:.4f}", f"{hi:.4f}", f"{1 - len(fin) / reps:.3f}"]
+                row += tokens_to_match(tokens, loss, t_tok, t_loss, rng, reps)
             summary.append(row)
         ax.set_xscale("log")
         ax.set_xlabel("training tokens")
@@ -148,6 +158,72 @@ def data_efficiency(out, reps=2000):
     fig.tight_layout()
     fig.savefig(os.path.join(out, "data_efficiency.png"), dpi=120)
     print("wrote", os.path.join(out, "data_efficiency.png"))
+    for r in summary:
+        print("  " + " | ".join(str(x) for x in r))
+    if any(r["suite"] for r in runs.values()):
+        mmlu_analog(out, runs, sizes, rng, reps)
+
+
+def mmlu_analog(out, runs, sizes, rng, reps):
+    """The MMLU-analog: the knowledge group's mean correct-answer BPB and mean accuracy (in-loop eval_suite) vs
+    tokens; the tokens each model needs to reach the transformer's final BPB; accuracy against chance."""
+    rows, summary = [], []
+    for (size, arch, seed), r in sorted(runs.items()):
+        for t, su in r["suite"]:
+            g = su["groups"].get("knowledge", {})
+            tasks = su.get("tasks", {})
+            rows.append([size, arch, seed, t, g.get("bpb"), g.get("acc")] +
+                        [tasks.get(n, {}).get("acc") for n in sorted(tasks)])
+    names = sorted(next(su for r in runs.values() for _, su in r["suite"])["tasks"])
+    write_csv(os.path.join(out, "data_efficiency_mmlu.csv"),
+              ["size", "arch", "seed", "tokens", "knowledge_bpb", "knowledge_acc"] + [n + "_acc" for n in names], rows)
+    fig, axes = plt.subplots(2, len(sizes), figsize=(6 * len(sizes), 8), squeeze=False)
+    for col, size in enumerate(sizes):
+        by_arch = {}
+        for arch in ARCH_ORDER:
+            seeds = sorted(s for (z, a, s) in runs if z == size and a == arch and runs[(z, a, s)]["suite"])
+            if not seeds:
+                continue
+            curves = [runs[(size, arch, s)]["suite"] for s in seeds]
+            n = min(len(c) for c in curves)
+            tokens = np.array([c[0] for c in curves[0][:n]], dtype=float)
+            bpb = np.array([[p[1]["groups"]["knowledge"]["bpb"] for p in c[:n]] for c in curves], dtype=float)
+            acc = np.array([[p[1]["groups"]["knowledge"]["acc"] for p in c[:n]] for c in curves], dtype=float)
+            by_arch[arch] = (seeds, tokens, bpb, acc)
+            for row, v in ((0, bpb), (1, acc)):
+                ax = axes[row][col]
+                ax.plot(tokens, v.mean(0), color=COLORS[arch], label=f"{arch} ({len(seeds)} seeds)")
+                if len(seeds) > 1:
+                    ax.fill_between(tokens, v.min(0), v.max(0), color=COLORS[arch], alpha=0.2)
+        if "transformer" in by_arch:
+            _, t_tok, t_bpb, _ = by_arch["transformer"]
+            axes[0][col].axhline(t_bpb[:, -1].mean(), color=COLORS["transformer"], ls=":", lw=1)
+            for arch, (seeds, tokens, bpb, acc) in by_arch.items():
+                # Items scored per evaluation: the knowledge tasks' first eval_suite_items items (at most).
+                cfg = read_json(glob.glob(os.path.join(out, "runs", f"{size}-{arch}-s{seeds[0]}.json"))[0])
+                per_task = cfg.get("eval_suite_items", 0)
+                fin = acc[:, -1]
+                row = [size, arch, len(seeds), int(tokens[-1]), f"{bpb[:, -1].mean():.4f}",
+                       f"{np.std(bpb[:, -1], ddof=1) if len(seeds) > 1 else 0:.4f}", f"{fin.mean():.4f}",
+                       f"{np.std(fin, ddof=1) if len(seeds) > 1 else 0:.4f}", per_task]
+                row += ["", "", "", ""] if arch == "transformer" else tokens_to_match(tokens, bpb, t_tok, t_bpb, rng,
+                                                                                      reps)
+                summary.append(row)
+        axes[0][col].set_ylabel("knowledge tasks: correct-answer bits per byte")
+        axes[1][col].axhline(0.25, color="gray", ls=":", lw=1, label="chance (4 choices)")
+        axes[1][col].set_ylabel("knowledge tasks: mean accuracy (per char)")
+        for row in (0, 1):
+            axes[row][col].set_xscale("log")
+            axes[row][col].set_xlabel("training tokens")
+            axes[row][col].legend()
+        axes[0][col].set_title(f"{size}: the MMLU-analog (WordNet + capitals, 5-shot RC)")
+    write_csv(os.path.join(out, "data_efficiency_mmlu_summary.csv"),
+              ["size", "arch", "seeds", "tokens", "final_bpb_mean", "final_bpb_std", "final_acc_mean", "final_acc_std",
+               "items_per_task", "tokens_to_match_transformer_bpb_frac", "ci95_lo", "ci95_hi",
+               "bootstrap_frac_not_reached"], summary)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "data_efficiency_mmlu.png"), dpi=120)
+    print("wrote", os.path.join(out, "data_efficiency_mmlu.png"))
     for r in summary:
         print("  " + " | ".join(str(x) for x in r))
 
@@ -285,9 +361,70 @@ def long_context(out):
     print("wrote", os.path.join(out, "long_context.png"))
 
 
+def ruler(out, train_len):
+    """Forced-choice RULER accuracy per model, task and length; the mean over the tasks scored at every length."""
+    rows, cells = [], {}
+    for run in sorted(glob.glob(os.path.join(out, "runs", "*-s*"))):
+        f = os.path.join(run, "ruler.json")
+        m = re.match(r"(transformer|hybrid|gdn)-s(\d+)$", os.path.basename(run))
+        if not m or not os.path.exists(f):
+            continue
+        arch, seed = m.group(1), int(m.group(2))
+        for r in read_json(f)["rows"]:
+            if "skipped" in r:
+                continue
+            rows.append([arch, seed, r["task"], r["length"], f"{r['forced_choice_accuracy']:.4f}", r["examples"],
+                         r["chance"], f"{r['answer_bpb']:.4f}"])
+            cells.setdefault((arch, r["length"]), {}).setdefault(r["task"], []).append(
+                (r["forced_choice_accuracy"], r["answer_bpb"], r["examples"]))
+    if not rows:
+        sys.exit("ruler: no scored runs under " + out)
+    write_csv(os.path.join(out, "ruler.csv"),
+              ["arch", "seed", "task", "length", "forced_choice_accuracy", "examples", "chance", "answer_bpb"], rows)
+    lengths = sorted({k[1] for k in cells})
+    # Tasks scored at every length for every model, so each point averages the same tasks.
+    common = set.intersection(*[set(v) for v in cells.values()])
+    summary = []
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for arch in ARCH_ORDER:
+        if not any(k[0] == arch for k in cells):
+            continue
+        acc, bpb = [], []
+        for L in lengths:
+            c = cells.get((arch, L), {})
+            a = [x[0] for t in sorted(common) for x in c.get(t, [])]
+            b = [x[1] for t in sorted(common) for x in c.get(t, [])]
+            n = sum(x[2] for t in sorted(common) for x in c.get(t, []))
+            acc.append(np.mean(a) if a else float("nan"))
+            bpb.append(np.mean(b) if b else float("nan"))
+            # Binomial standard error of the pooled accuracy (every task has the same number of examples).
+            se = math.sqrt(acc[-1] * (1 - acc[-1]) / n) if n else float("nan")
+            summary.append([arch, L, f"{L / train_len:g}" if train_len else "", f"{acc[-1]:.4f}", f"{se:.4f}", n,
+                            f"{bpb[-1]:.4f}"] + [f"{np.mean([x[0] for x in c.get(t, [])]):.3f}" for t in sorted(common)])
+        axes[0].plot(lengths, acc, "o-", color=COLORS[arch], label=arch)
+        axes[1].plot(lengths, bpb, "o-", color=COLORS[arch], label=arch)
+    axes[0].axhline(0.25, color="gray", ls=":", lw=1, label="chance (4 choices)")
+    for ax, yl in ((axes[0], "forced-choice accuracy, mean over tasks"), (axes[1], "right answer: bits per byte")):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("context length (tokens)" + (f"; trained at {train_len}" if train_len else ""))
+        ax.set_ylabel(yl)
+        if train_len:
+            ax.axvline(train_len, color="gray", lw=0.8)
+        ax.legend()
+    axes[0].set_title("RULER (" + ", ".join(sorted(common)) + ")")
+    write_csv(os.path.join(out, "ruler_summary.csv"),
+              ["arch", "length", "x_train_length", "mean_accuracy", "stderr", "answers", "mean_answer_bpb"] +
+              [t + "_acc" for t in sorted(common)], summary)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "ruler.png"), dpi=120)
+    print("wrote", os.path.join(out, "ruler.png"))
+    for r in summary:
+        print("  " + " | ".join(str(x) for x in r))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("study", choices=["data-efficiency", "recall-mqar", "state-tracking", "long-context"])
+    p.add_argument("study", choices=["data-efficiency", "recall-mqar", "state-tracking", "long-context", "ruler"])
     p.add_argument("out")
     p.add_argument("--train-len", type=int, default=0)
     p.add_argument("--reps", type=int, default=2000, help="bootstrap resamples")
@@ -298,6 +435,8 @@ def main():
         recall_mqar(a.out, a.train_len)
     elif a.study == "state-tracking":
         state_tracking(a.out, a.train_len)
+    elif a.study == "ruler":
+        ruler(a.out, a.train_len)
     else:
         long_context(a.out)
 

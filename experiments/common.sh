@@ -31,7 +31,7 @@ done
 [ -x "$BIN" ] || { echo "$(basename "$0"): $BIN is not built (cmake --build build)" >&2; exit 1; }
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 study_out() {  # study_out NAME: sets OUT and creates it
-  [ -n "$OUT" ] || OUT=build/experiments/$1$([ "$SMOKE" = 1 ] && echo -smoke)
+  [ -n "$OUT" ] || OUT=build/experiments/$1$([ "$SMOKE" = 1 ] && echo -smoke || true)
   mkdir -p "$OUT"
   OUT=$(cd "$OUT" && pwd)
   STUDY_START=$(date +%s)
@@ -39,6 +39,7 @@ study_out() {  # study_out NAME: sets OUT and creates it
 }
 
 # write_run FILE DATA RUN_DIR MODEL_JSON STEPS BATCH SEQ LR WARMUP SEED EVAL_INTERVAL EVAL_BATCHES
+# ($RUN_EXTRA, when set, is more JSON fields for every run, e.g. "eval_suite": "...")
 write_run() {
   cat > "$1" <<JSON
 {
@@ -46,7 +47,8 @@ write_run() {
   "data": "$2", "out": "$3",
   "steps": $5, "batch": $6, "seq_len": $7, "lr": $8, "warmup": $9,
   "schedule": "cosine", "weight_decay": 0.1, "grad_clip": 1.0, "z_loss": 1e-5,
-  "seed": ${10}, "eval_interval": ${11}, "eval_batches": ${12}, "log_interval": 50, "threads": $THREADS
+  "seed": ${10}, "eval_interval": ${11}, "eval_batches": ${12}, "log_interval": 50, "threads": $THREADS${RUN_EXTRA:+,
+  $RUN_EXTRA}
 }
 JSON
 }

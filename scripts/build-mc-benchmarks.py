@@ -2,7 +2,8 @@
 """Builds offline multiple-choice benchmarks (JSONL for `hybrid eval --task mc`) from Debian packages whose data
 nobody here wrote. Installed by scripts/setup.sh: wordnet-base (WordNet 3.0, Princeton licence) and miscfiles
 (countries and capitals, public domain). Output per task: TASK.jsonl (test) and TASK.dev.jsonl (shots), plus
-SOURCES.md with sources, licences and counts.
+SOURCES.md with sources, licences and counts, and suite files for `hybrid eval --suite` / a run config's
+"eval_suite": default.json (every task), knowledge.json (the MMLU-analog) and language.json.
 
 usage: build-mc-benchmarks.py OUT_DIR [--train FILE ...] [--max-items N] [--dev-items K] [--seed S]
 
@@ -323,6 +324,21 @@ def main():
         summary.append((name, len(items), dropped, len(dev), len(test)))
         print(f"{name:18s} {len(items):6d} candidates, {dropped:4d} dropped (13-gram overlap), "
               f"{len(dev):3d} dev, {len(test):5d} test")
+    # Suite files for `hybrid eval --suite FILE` and a run config's "eval_suite": the default suite (RC, per char,
+    # 5-shot, LAMBADA zero-shot) whole and by group; knowledge.json is the MMLU-analog.
+    suites = {"default": [], "knowledge": [], "language": []}
+    for name in tasks:
+        group = "language" if name.startswith("moby_") else "knowledge"
+        row = {"name": name, "data": name + ".jsonl", "dev": name + ".dev.jsonl",
+               "shots": 0 if name == "moby_lambada" else 5, "primary": "char", "group": group}
+        suites["default"].append(row)
+        suites[group].append(row)
+    for suite, rows in suites.items():
+        tmp = os.path.join(a.out, suite + ".json.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"tasks": rows}, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, os.path.join(a.out, suite + ".json"))
     with open(os.path.join(a.out, "SOURCES.md"), "w", encoding="utf-8") as f:
         f.write("# Multiple-choice benchmarks built by scripts/build-mc-benchmarks.py\n\n"
                 "| task | source (Debian package) | licence | candidates | dropped (13-gram) | dev | test |\n"

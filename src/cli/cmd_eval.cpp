@@ -15,6 +15,7 @@
 #include "core/read_file.h"
 #include "core/timer.h"
 #include "eval/accuracy.h"
+#include "eval/mc_suite.h"
 #include "eval/multiple_choice.h"
 #include "eval/perplexity.h"
 #include "eval/ruler.h"
@@ -85,68 +86,60 @@ std::unique_ptr<Tokenizer> model_tokenizer(const std::string& dir, int64_t V) {
   return tok;
 }
 
-// Multiple choice: scores every item of a.data and returns the summary (and writes --per-item).
-nlohmann::json eval_mc(GradModel& gm, const Tokenizer* tok, const McArgs& a, bool quiet) {
-  const int64_t V = gm.config().vocab_size;
-  std::vector<McItem> items = load_mc_jsonl(a.data, V);
-  McEvalOptions o = a.opt;
-  o.prompt.format = parse_mc_format(a.format);
-  o.pmi = !a.no_pmi;
-  std::vector<McItem> dev;
-  std::string shots_from = "none";
-  if (!a.dev.empty()) {
-    dev = load_mc_jsonl(a.dev, V);
-    shots_from = a.dev;
-  } else if (o.shots > 0) {
-    // No dev split: the shots are drawn from the data and not scored.
-    if (o.shots >= int64_t(items.size())) fail(a.data, ": --shots ", o.shots, " leaves no item to score (", items.size(), " items); pass --dev");
-    auto idx = draw_shots(items.size(), o.shots, o.seed);
-    std::sort(idx.begin(), idx.end());
-    std::vector<McItem> rest;
-    for (size_t i = 0, k = 0; i < items.size(); ++i) {
-      if (k < idx.size() && idx[k] == i) {
-        dev.push_back(std::move(items[i]));
-        ++k;
-      } else {
-        rest.push_back(std::move(items[i]));
-      }
-    }
-    items = std::move(rest);
-    o.seed = 0;  // dev now holds exactly the drawn shots; any draw of all of them is the same set
-    shots_from = a.data + " (held out)";
-  }
+// The JSON summary of one scored task (the per-task rows of a suite too).
+nlohmann::json mc_json(const McTask& t, const McTaskResult& r) {
+  const McSummary& m = r.summary;
+  nlohmann::json acc;
+  for (McNorm n : kMcNorms) acc[mc_norm_name(n)] = num_or_null(m.accuracy[int(n)]);
+  return {{"task", "mc"},          {"data", t.spec.data},   {"format", t.spec.format},
+          {"shots", t.opt.shots},  {"shots_from", t.shots_from},
+          {"items", m.items},      {"accuracy", acc},       {"chance", m.chance},
+          {"answer_bpb", num_or_null(m.bpb)},              {"answer_logp", m.answer_logp},
+          {"seconds", r.seconds}};
+}
+
+McTask load_task(const McArgs& a, const McTaskSpec& s, int64_t V) {
+  McEvalOptions base = a.opt;
+  base.pmi = !a.no_pmi;
+  return load_mc_task(s, V, base);
+}
+
+McTaskResult score_task(GradModel& gm, const Tokenizer* tok, const McTask& t, bool quiet) {
   Timer clock;
   double last = 0;
-  const auto scores = score_mc(gm, items, dev, tok, o, [&](size_t done, size_t total) {
+  return run_mc_task(gm, tok, t, [&](size_t done, size_t total) {
     if (quiet || clock.seconds() - last < 5) return;
     last = clock.seconds();
     std::fprintf(stderr, "  %zu/%zu items, %.0f s\n", done, total, last);
   });
-  const McSummary m = summarize(scores);
-  nlohmann::json acc;
-  for (McNorm n : kMcNorms) acc[mc_norm_name(n)] = num_or_null(m.accuracy[int(n)]);
-  nlohmann::json out = {{"task", "mc"},        {"data", a.data},   {"format", a.format},
-                        {"shots", o.shots},    {"shots_from", shots_from},
-                        {"items", m.items},    {"accuracy", acc},  {"chance", m.chance},
-                        {"answer_bpb", num_or_null(m.bpb)},      {"answer_logp", m.answer_logp},
-                        {"seconds", clock.seconds()}};
+}
+
+// Multiple choice: scores every item of a.data and returns the summary (and writes --per-item).
+nlohmann::json eval_mc(GradModel& gm, const Tokenizer* tok, const McArgs& a, bool quiet) {
+  McTaskSpec spec;
+  spec.data = a.data;
+  spec.dev = a.dev;
+  spec.format = a.format;
+  spec.shots = a.opt.shots;
+  const McTask t = load_task(a, spec, gm.config().vocab_size);
+  const McTaskResult r = score_task(gm, tok, t, quiet);
   if (!a.per_item.empty()) {
     std::string text;
-    for (size_t i = 0; i < scores.size(); ++i) {
-      const McItemScore& s = scores[i];
+    for (size_t i = 0; i < r.scores.size(); ++i) {
+      const McItemScore& s = r.scores[i];
       nlohmann::json ch = nlohmann::json::array(), pred;
       for (const auto& c : s.choices)
         ch.push_back({{"logp", c.logp}, {"tokens", c.tokens}, {"bytes", c.bytes}, {"chars", c.chars},
                       {"uncond_logp", num_or_null(c.uncond_logp)}});
       for (McNorm n : kMcNorms) pred[mc_norm_name(n)] = s.predict(n);
-      text += nlohmann::json{{"id", items[i].id}, {"answer", s.answer}, {"predicted", pred},
+      text += nlohmann::json{{"id", t.items[i].id}, {"answer", s.answer}, {"predicted", pred},
                              {"answer_bpb", num_or_null(s.answer_bpb())}, {"choices", ch}}.dump() + "\n";
     }
     AtomicFile f(a.per_item);
     f.write(text.data(), text.size());
     f.commit();
   }
-  return out;
+  return mc_json(t, r);
 }
 
 void print_mc(const nlohmann::json& r) {
@@ -165,95 +158,30 @@ void print_mc(const nlohmann::json& r) {
 }
 
 
-// One task of a suite: multiple choice on a JSONL file (paths relative to the suite file).
-struct SuiteTask {
-  std::string name, group = "knowledge", primary = "char";
-  McArgs args;
-};
-
-// The built-in suite: the tasks scripts/build-mc-benchmarks.py writes, in OLMES' RC format, 5-shot from each
-// task's dev split, scored per character (OLMES' normalisation for most RC tasks). Two groups: "knowledge" (the
-// MMLU-analog: WordNet and capitals) and "language" (LAMBADA-, HellaSwag- and BLiMP-style tasks on Moby-Dick).
-std::vector<SuiteTask> default_suite(const std::string& bench_dir, const McArgs& base) {
-  std::vector<SuiteTask> out;
-  for (const char* name : {"wn_example_cloze", "wn_gloss", "wn_hypernym", "wn_antonym", "capitals", "moby_lambada",
-                           "moby_next_sentence", "moby_word_order"}) {
-    SuiteTask t;
-    t.args = base;
-    t.name = name;
-    if (t.name.rfind("moby_", 0) == 0) t.group = "language";
-    // LAMBADA passages are their own context (40-200 words): zero-shot, as LAMBADA is usually scored, where five
-    // shots would make every sequence six passages long.
-    t.args.opt.shots = t.name == "moby_lambada" ? 0 : 5;
-    t.args.data = (fs::path(bench_dir) / (t.name + ".jsonl")).string();
-    t.args.dev = (fs::path(bench_dir) / (t.name + ".dev.jsonl")).string();
-    std::error_code ec;
-    if (!fs::exists(t.args.data, ec))
-      fail(t.args.data, ": not found; build the benchmarks with scripts/build-mc-benchmarks.py ", bench_dir,
-           " (or pass --bench-dir)");
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
-// {"tasks": [{"name", "data", "dev"?, "format"?: "rc"|"mc", "shots"?, "primary"?: none|token|char|pmi,
-//             "group"?: "knowledge"}, ...]}
-std::vector<SuiteTask> load_suite(const std::string& path, const McArgs& base) {
-  const nlohmann::json root = read_json_file(path, size_t(16) << 20);
-  (void)JsonFields(root, path);  // fails, naming the file, unless the top level is an object
-  if (!root.contains("tasks") || !root["tasks"].is_array() || root["tasks"].empty())
-    fail(path, ": 'tasks' must be a non-empty array");
-  const fs::path dir = fs::path(path).parent_path();
-  std::vector<SuiteTask> out;
-  for (size_t i = 0; i < root["tasks"].size(); ++i) {
-    const JsonFields f(root["tasks"][i], str(path, ": tasks[", i, "]"));
-    SuiteTask t;
-    t.args = base;
-    t.name = f.string("name", "");
-    if (t.name.empty()) fail(f.where(), ": 'name' must be a non-empty string");
-    const std::string data = f.string("data", "");
-    if (data.empty()) fail(f.where(), ": 'data' must name a JSONL file");
-    t.args.data = (dir / data).string();
-    if (f.has("dev")) t.args.dev = (dir / f.string("dev", "")).string();
-    t.args.format = f.string("format", "rc");
-    if (t.args.format != "rc" && t.args.format != "mc") fail(f.where(), ": 'format' must be rc or mc");
-    t.args.opt.shots = f.integer("shots", 0, 0, 64);
-    t.primary = f.string("primary", t.args.format == "mc" ? "none" : "char");
-    if (t.primary != "none" && t.primary != "token" && t.primary != "char" && t.primary != "pmi")
-      fail(f.where(), ": 'primary' must be none, token, char or pmi");
-    t.group = f.string("group", "knowledge");
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
-nlohmann::json run_suite(const std::string& dir, const std::vector<SuiteTask>& tasks, bool quiet) {
+nlohmann::json run_suite(const std::string& dir, const std::vector<McTaskSpec>& specs, const McArgs& base,
+                         bool quiet) {
   const Weights w = Weights::load(dir, WeightDType::F32);
   GradModel gm(w);
   const auto tok = model_tokenizer(dir, w.config().vocab_size);
+  std::vector<McTask> tasks;
+  for (const McTaskSpec& s : specs) tasks.push_back(load_task(base, s, w.config().vocab_size));
   nlohmann::json rows = nlohmann::json::array();
-  std::map<std::string, std::pair<double, double>> group_sum;  // Σ bpb, Σ primary accuracy
-  std::map<std::string, int> group_n;
+  std::vector<McTaskResult> results;
   Timer clock;
-  for (const SuiteTask& t : tasks) {
-    if (!quiet) std::fprintf(stderr, "suite: %s ...\n", t.name.c_str());
-    nlohmann::json r = eval_mc(gm, tok.get(), t.args, quiet);
-    r["name"] = t.name;
-    r["group"] = t.group;
-    r["primary"] = t.primary;
-    const auto& acc = r["accuracy"][t.primary];
-    r["primary_accuracy"] = acc;
-    if (!acc.is_null() && !r["answer_bpb"].is_null()) {
-      group_sum[t.group].first += r["answer_bpb"].get<double>();
-      group_sum[t.group].second += acc.get<double>();
-      ++group_n[t.group];
-    }
+  for (const McTask& t : tasks) {
+    if (!quiet) std::fprintf(stderr, "suite: %s ...\n", t.spec.name.c_str());
+    results.push_back(score_task(gm, tok.get(), t, quiet));
+    nlohmann::json r = mc_json(t, results.back());
+    r["name"] = t.spec.name;
+    r["group"] = t.spec.group;
+    r["primary"] = t.spec.primary;
+    r["primary_accuracy"] = num_or_null(results.back().primary_accuracy);
     rows.push_back(std::move(r));
   }
   nlohmann::json groups = nlohmann::json::object();
-  for (const auto& [g, sums] : group_sum)
-    groups[g] = {{"tasks", group_n[g]}, {"mean_answer_bpb", sums.first / group_n[g]},
-                 {"mean_primary_accuracy", sums.second / group_n[g]}};
+  for (const McGroupMean& g : mc_group_means(tasks, results))
+    if (g.tasks)
+      groups[g.group] = {{"tasks", g.tasks}, {"mean_answer_bpb", g.bpb}, {"mean_primary_accuracy", g.accuracy}};
   return {{"model", dir}, {"tasks", rows}, {"groups", groups}, {"seconds", clock.seconds()}};
 }
 
@@ -474,9 +402,8 @@ int run_eval(int argc, char** argv) {
   if (sources != 1) fail("give exactly one of --text, --shards, --task or --suite (see --help)");
   if (!suite.empty()) {
     if (dtype != "f32") fail("--suite scores with F32 weights (exact); --dtype ", dtype, " is not supported");
-    McArgs base = mc;
-    const auto tasks = suite == "default" ? default_suite(bench_dir, base) : load_suite(suite, base);
-    const nlohmann::json r = run_suite(dir, tasks, json);
+    const auto specs = suite == "default" ? default_mc_suite(bench_dir) : load_mc_suite(suite);
+    const nlohmann::json r = run_suite(dir, specs, mc, json);
     if (json) std::printf("%s\n", r.dump().c_str());
     else print_suite(r);
     return 0;

@@ -32,7 +32,7 @@ int run_posttrain(int argc, char** argv, PostTrainKind kind) {
   RunConfig rc = f.load();
   if (!init_from.empty()) rc.init_from = init_from;
   if (epochs > 0) rc.epochs = epochs;
-  return posttrain(rc, kind, f.options());
+  return posttrain(rc, kind, f.options(rc));
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ int run_train(int argc, char** argv) {
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   RunConfig rc = f.load();
   if (doc_bounds) rc.document_boundaries = true;
-  return train(rc, f.config, f.options());
+  return train(rc, f.config, f.options(rc));
 }
 
 }  // namespace hyb::cli

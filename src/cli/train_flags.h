@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/threads.h"
+#include "eval/in_loop_suite.h"
 #include "train/run_config.h"
 #include "train/trainer.h"
 
@@ -58,8 +59,14 @@ struct TrainFlags {
     set_threads(rc.threads);
     return rc;
   }
-  TrainOptions options() const {
+  // `rc` wires its in-loop suite ("eval_suite"), scored with the tokenizer of the data (pretraining) or of the
+  // starting model (post-training).
+  TrainOptions options(const RunConfig& rc) const {
     TrainOptions o;
+    if (!rc.eval_suite.empty())
+      o.in_loop_eval = make_in_loop_suite(rc.eval_suite, rc.eval_suite_items,
+                                          !rc.init_from.empty() ? (rc.tokenizer.empty() ? rc.init_from : rc.tokenizer)
+                                                                : rc.data);
     o.resume = resume;
     o.until = until;
     o.quiet = quiet;

@@ -296,4 +296,14 @@ RulerItem make_ruler_item(RulerTask task, int64_t length, const std::vector<std:
   return it;
 }
 
+std::string ruler_training_text(const RulerItem& item) {
+  std::string t = item.prompt + " ";
+  for (size_t i = 0; i < item.targets.size(); ++i) t += (i ? ", " : "") + item.targets[i];
+  t += ".";
+  std::string out;
+  for (char c : t)
+    if (!(c == '\n' && !out.empty() && out.back() == '\n')) out += c;
+  return out;
+}
+
 }  // namespace hyb

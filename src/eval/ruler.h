@@ -43,6 +43,10 @@ struct RulerTooShort : Error {
 RulerItem make_ruler_item(RulerTask task, int64_t length, const std::vector<std::string>& sentences,
                           const Tokenizer& tok, uint64_t seed, uint64_t index);
 
+// The item as a training document: the prompt followed by its answer (" " + the targets joined by ", " + "."),
+// blank lines folded into single newlines so that `hybrid prepare` (one document per paragraph) keeps it whole.
+std::string ruler_training_text(const RulerItem& item);
+
 // RULER's string_match_all: the fraction of targets found in the prediction, case-insensitively.
 double string_match_all(const std::string& prediction, const std::vector<std::string>& targets);
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "kernels/gdn_chunk.h"
 #include "kernels/gdn_chunk_bf16.h"

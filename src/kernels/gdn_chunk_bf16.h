@@ -43,8 +43,8 @@ struct ChunkWorkBf16 {
              const float* Kin, int64_t ldk, const float* Vin, int64_t ldv, const float* S0) {
     n = n_;
     chunk_gates(n, g, beta, stride, gam, eg, bet);
-    round_rows_bf16(n, dk, dkp, Kin, ldk, Kb, dkp);
-    round_rows_bf16(n, dk, dkp, Qin, ldq, Qb, dkp);
+    round_rows_padded_bf16(n, dk, dkp, Kin, ldk, Kb, dkp);
+    round_rows_padded_bf16(n, dk, dkp, Qin, ldq, Qb, dkp);
     transpose_words(n, dkp / 2, Kb, dkp, KbT, C);
     // F2, F3, F8: the Gram products on and below the diagonal, then the decay mask.
     tile_gemm_bf16(n, n, dk, Kb, dkp, KbT, C, KK, C, 0.f, 1.f, nullptr, Tri::LowerC);
@@ -59,23 +59,23 @@ struct ChunkWorkBf16 {
         tb[c] = tr[c] * bet[c];
         tbe[c] = tr[c] * bet[c] * eg[c];
       }
-      round_rows_bf16(1, n, Cp, tb, C, Tb + r * Cp, Cp);
-      round_rows_bf16(1, n, Cp, tbe, C, Tbe + r * Cp, Cp);
+      round_rows_padded_bf16(1, n, Cp, tb, C, Tb + r * Cp, Cp);
+      round_rows_padded_bf16(1, n, Cp, tbe, C, Tbe + r * Cp, Cp);
     });
     pack_pairs_bf16(n, dv, Vin, ldv, Vp, dv);
     pack_pairs_bf16(n, dk, Kin, ldk, Kp, dk);
     tile_gemm_bf16(n, dv, n, Tb, Cp, Vp, dv, Vn, dv, 0.f, 1.f, nullptr, Tri::LowerA);  // U
     tile_gemm_bf16(n, dk, n, Tbe, Cp, Kp, dk, W, dk, 0.f, 1.f, nullptr, Tri::LowerA);
     // F7: Vn = U − W S0.
-    round_rows_bf16(n, dk, dkp, W, dk, Wb, dkp);
+    round_rows_padded_bf16(n, dk, dkp, W, dk, Wb, dkp);
     pack_pairs_bf16(dk, dv, S0, dv, S0p, dv);
     tile_gemm_bf16(n, dv, dk, Wb, dkp, S0p, dv, Vn, dv, 1.f, -1.f);
     pack_pairs_bf16(n, dv, Vn, dv, Vnp, dv);
-    round_rows_bf16(n, n, Cp, P, C, Pb, Cp);
+    round_rows_padded_bf16(n, n, Cp, P, C, Pb, Cp);
     // K̃ = diag(e^{γ_n − γ}) K rounded from the f32 rows, then transposed (pairs along the tokens).
     const float gn = gam[n - 1];
     for (int64_t r = 0; r < n; ++r) Tr[r] = std::exp(gn - gam[r]);
-    round_rows_bf16(n, dk, dk, Kin, ldk, Ktb, dk, Tr);
+    round_rows_padded_bf16(n, dk, dk, Kin, ldk, Ktb, dk, Tr);
     transpose_words(n, dk, Ktb, dk, KtT, Cp);
     if (n % 2)
       for (int64_t i = 0; i < dk; ++i) KtT[i * Cp + n] = 0;

@@ -4,21 +4,18 @@
 #include <cstring>
 
 #include "core/error.h"
-
 #include "kernels/x86_simd.h"
 
 namespace hyb::gdn_detail {
 
 #if HYB_X86
 
+using simd::as_bh;
 using simd::mask16;
 
 namespace {
 
 constexpr int64_t kRows = 8, kCols = 32;
-
-// A vector cast, not a cast through memory: that kept every accumulator on the stack.
-HYB_DPBF16 inline __m512bh as_bh(__m512i v) { return (__m512bh)v; }
 
 // R ≤ 8 rows × w ≤ 32 columns over `pairs` k pairs: per pair two loads of B and one broadcast of A's pair per row
 // feed 16 dot-product instructions (each 2 multiply-adds per lane, twice an FMA's work).
@@ -75,7 +72,7 @@ HYB_DPBF16 void tile_gemm_bf16(int64_t M, int64_t N, int64_t K, const uint16_t* 
   }
 }
 
-HYB_DPBF16 void round_rows_bf16(int64_t rows, int64_t cols, int64_t pad, const float* src, int64_t lds, uint16_t* dst,
+HYB_DPBF16 void round_rows_padded_bf16(int64_t rows, int64_t cols, int64_t pad, const float* src, int64_t lds, uint16_t* dst,
                                 int64_t ldd, const float* rowscale) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* s = src + r * lds;
@@ -113,8 +110,8 @@ void tile_gemm_bf16(int64_t, int64_t, int64_t, const uint16_t*, int64_t, const u
                     float, float, const float*, Tri) {
   fail("tile_gemm_bf16: AVX512-BF16 kernels are not built for this CPU architecture");
 }
-void round_rows_bf16(int64_t, int64_t, int64_t, const float*, int64_t, uint16_t*, int64_t, const float*) {
-  fail("round_rows_bf16: AVX512-BF16 kernels are not built for this CPU architecture");
+void round_rows_padded_bf16(int64_t, int64_t, int64_t, const float*, int64_t, uint16_t*, int64_t, const float*) {
+  fail("round_rows_padded_bf16: AVX512-BF16 kernels are not built for this CPU architecture");
 }
 void pack_pairs_bf16(int64_t, int64_t, const float*, int64_t, uint32_t*, int64_t) {
   fail("pack_pairs_bf16: AVX512-BF16 kernels are not built for this CPU architecture");

@@ -19,7 +19,7 @@ void tile_gemm_bf16(int64_t M, int64_t N, int64_t K, const uint16_t* a, int64_t 
 
 // dst[r·ldd + j] = bf16(s_r·src[r·lds + j]) for r < rows, j < cols (s = rowscale, null = 1); columns [cols, pad)
 // zero.
-void round_rows_bf16(int64_t rows, int64_t cols, int64_t pad, const float* src, int64_t lds, uint16_t* dst,
+void round_rows_padded_bf16(int64_t rows, int64_t cols, int64_t pad, const float* src, int64_t lds, uint16_t* dst,
                      int64_t ldd, const float* rowscale = nullptr);
 
 // dst[p·ldd + j] = bf16(src[2p, j]) | bf16(src[2p + 1, j]) << 16 for 2p < rows, j < cols (src rows at stride lds);

@@ -25,9 +25,7 @@ bool dpbf16_supported() {
 
 namespace {
 
-
-HYB_DPBF16 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
-
+using simd::as_bh;
 
 // MR activation rows × one 48-wide packed panel; each k pair is one broadcast of the activations' two bf16.
 // Row r's pair p lies at xb + r·rs + p·ps: rs = row stride, ps = 2 for plain rows; rs = 2, ps = 2·kRowBlock for

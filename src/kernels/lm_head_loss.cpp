@@ -24,23 +24,35 @@ template <class F>
 LmHeadLossResult lm_head_loss(const LmHeadLossArgs<F>& a) {
   LmHeadLossResult res;
   const int64_t R = std::max<int64_t>(1, a.block), V = a.V, D = a.D;
-  std::vector<F> logits(size_t(R * V));
+  // Rows without a target have no loss and no gradient, so only target rows go through the three products: an
+  // evaluation context, an SFT prompt or a synthetic task's filler costs nothing here (a multiple-choice pass
+  // scores a few tokens of every sequence). When every row has a target they are used in place, as before.
+  std::vector<int64_t> rows;
+  rows.reserve(size_t(a.N));
+  for (int64_t r = 0; r < a.N; ++r)
+    if (a.targets[r] >= 0) rows.push_back(r);
+  const int64_t S = int64_t(rows.size());
+  const bool dense = S == a.N;
+  if (a.row_ce && !dense) std::fill(a.row_ce, a.row_ce + a.N, 0.0);
+  if (a.dh && !dense) std::fill(a.dh, a.dh + a.N * D, F(0));
+  std::vector<F> logits(size_t(std::min(R, std::max<int64_t>(S, 1)) * V));
+  std::vector<F> hbuf(dense ? 0 : size_t(std::min(R, S) * D)), dhbuf(dense || !a.dh ? 0 : hbuf.size());
   std::vector<double> row_ce(static_cast<size_t>(R)), row_z(static_cast<size_t>(R));
-  for (int64_t r0 = 0; r0 < a.N; r0 += R) {
-    const int64_t n = std::min(R, a.N - r0);
-    const F* h = a.h + r0 * D;
+  for (int64_t i0 = 0; i0 < S; i0 += R) {
+    const int64_t n = std::min(R, S - i0);
+    const int64_t* idx = rows.data() + i0;
+    const F* h = a.h + i0 * D;
+    if (!dense) {
+      for (int64_t r = 0; r < n; ++r) std::copy_n(a.h + idx[r] * D, D, hbuf.data() + r * D);
+      h = hbuf.data();
+    }
     mm(a, false, true, n, V, D, h, D, a.W, D, F(0), logits.data(), V);
     // Per-row terms summed serially afterwards: a fixed reduction order keeps the loss bitwise reproducible.
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n; ++r) {
       F* l = logits.data() + r * V;
-      const int32_t tgt = a.targets[r0 + r];
-      row_ce[r] = row_z[r] = 0;
-      const double gs = a.row_scale ? a.row_scale[r0 + r] : a.grad_scale;
-      if (tgt < 0) {  // no loss: no gradient either
-        std::fill(l, l + V, F(0));
-        continue;
-      }
+      const int32_t tgt = a.targets[idx[r]];
+      const double gs = a.row_scale ? a.row_scale[idx[r]] : a.grad_scale;
       if constexpr (std::is_same_v<F, float>) {
         // One vectorised exp per logit; the row sum is accumulated in float lanes and finished in double.
         const float lt = l[tgt];
@@ -66,13 +78,17 @@ LmHeadLossResult lm_head_loss(const LmHeadLossArgs<F>& a) {
       l[tgt] -= F(gs);
     }
     for (int64_t r = 0; r < n; ++r) {
-      if (a.row_ce) a.row_ce[r0 + r] = a.targets[r0 + r] < 0 ? 0.0 : row_ce[r];
-      if (a.targets[r0 + r] < 0) continue;
+      if (a.row_ce) a.row_ce[idx[r]] = row_ce[r];
       res.ce_sum += row_ce[r];
       res.z_sum += row_z[r];
       ++res.count;
     }
-    if (a.dh) mm(a, false, false, n, D, V, logits.data(), V, a.W, D, F(0), a.dh + r0 * D, D);
+    if (a.dh) {
+      F* dh = dense ? a.dh + i0 * D : dhbuf.data();
+      mm(a, false, false, n, D, V, logits.data(), V, a.W, D, F(0), dh, D);
+      if (!dense)
+        for (int64_t r = 0; r < n; ++r) std::copy_n(dhbuf.data() + r * D, D, a.dh + idx[r] * D);
+    }
     if (a.dW) mm(a, true, false, V, D, n, logits.data(), V, h, D, F(1), a.dW, D);
   }
   return res;

@@ -15,6 +15,10 @@
 namespace hyb::simd {
 
 // Lanes [0, left) of 16 (none for left ≤ 0, all for left ≥ 16).
+// bf16 pairs as the dot-product instructions take them: a vector cast, not a cast through memory (that kept a
+// kernel's accumulators on the stack).
+HYB_DPBF16 inline __m512bh as_bh(__m512i v) { return (__m512bh)v; }
+
 HYB_AVX512F inline __mmask16 mask16(int64_t left) {
   return left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
 }

@@ -134,7 +134,8 @@ RunConfig RunConfig::load(const std::string& path) {
                                 "grad_clip", "z_loss", "document_boundaries", "seed", "eval_interval", "eval_batches",
                                 "checkpoint_interval", "log_interval", "threads", "comment", "init_from",
                                 "tokenizer", "val_data", "epochs", "warmup_ratio", "max_len", "drop_long", "skip_bad",
-                                "pack", "loss", "beta", "label_smoothing", "gamma_ratio", "ref", "precision"};
+                                "pack", "loss", "beta", "label_smoothing", "gamma_ratio", "ref", "precision", "eval_suite",
+                                "eval_suite_items"};
   const JsonFields f(j, path);
   for (auto it = j.begin(); it != j.end(); ++it)
     if (std::find(std::begin(known), std::end(known), it.key()) == std::end(known))
@@ -172,10 +173,11 @@ RunConfig RunConfig::load(const std::string& path) {
   r.eval_batches = f.integer("eval_batches", r.eval_batches);
   r.checkpoint_interval = f.integer("checkpoint_interval", r.checkpoint_interval);
   r.log_interval = f.integer("log_interval", r.log_interval);
+  r.eval_suite_items = f.integer("eval_suite_items", r.eval_suite_items);
   r.threads = int(f.integer("threads", r.threads, -kI32, kI32));
   r.steps_given = f.has("steps");
   for (auto [field, dst] : {std::pair{"init_from", &r.init_from}, {"tokenizer", &r.tokenizer},
-                            {"val_data", &r.val_data}, {"ref", &r.ref}})
+                            {"val_data", &r.val_data}, {"ref", &r.ref}, {"eval_suite", &r.eval_suite}})
     if (f.has(field)) *dst = rel(f.string(field, ""));
   r.epochs = f.integer("epochs", r.epochs);
   r.warmup_ratio = f.number("warmup_ratio", r.warmup_ratio);
@@ -202,6 +204,7 @@ void RunConfig::validate() const {
   if (eval_interval < 0 || checkpoint_interval < 0 || log_interval < 0)
     fail("run config: eval_interval, checkpoint_interval and log_interval must be >= 0");
   if (eval_batches < 0) fail("run config: eval_batches must be >= 0, got ", eval_batches);
+  if (eval_suite_items < 0) fail("run config: eval_suite_items must be >= 0 (0 = all), got ", eval_suite_items);
   if (threads < 0) fail("run config: threads must be >= 0, got ", threads);
   if (epochs < 1) fail("run config: epochs must be >= 1, got ", epochs);
   if (!(warmup_ratio >= 0 && warmup_ratio <= 1)) fail("run config: warmup_ratio must lie in [0, 1], got ", warmup_ratio);

@@ -37,6 +37,10 @@ struct RunConfig {
   int64_t eval_interval = 0, eval_batches = 4;    // 0 = evaluate only at the end
   int64_t checkpoint_interval = 0;                 // 0 = checkpoint only at the end
   int64_t log_interval = 0;                        // progress line period in steps (0 = about once a second)
+  // In-loop downstream evaluation: a multiple-choice suite file (eval/mc_suite.h) scored with the training weights
+  // at every validation point, its first eval_suite_items items per task (0 = all). Logged, not part of identity.
+  std::string eval_suite;
+  int64_t eval_suite_items = 0;
   int threads = 0;
 
   // Post-training (`hybrid sft` / `hybrid dpo`): data is a JSONL file, the model starts from a checkpoint.

@@ -420,21 +420,29 @@ int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt)
     tokens += os.tokens;
     run_tokens += os.tokens;
     double val = NAN;
-    const bool eval_now =
-        obj.has_validation() && ((rc.eval_interval > 0 && step % rc.eval_interval == 0) || step == rc.steps);
-    if (eval_now) val = obj.validate(gm);  // every rank holds the whole model: each computes it (same bits)
+    const bool eval_now = (obj.has_validation() || opt.in_loop_eval) &&
+                          ((rc.eval_interval > 0 && step % rc.eval_interval == 0) || step == rc.steps);
+    // every rank holds the whole model: each computes it (same bits)
+    if (eval_now && obj.has_validation()) val = obj.validate(gm);
+    InLoopEval in_loop;
+    if (eval_now && opt.in_loop_eval && lead) {
+      PhaseProfile::Scope ps("in-loop eval");
+      in_loop = opt.in_loop_eval(gm);
+    }
     const double el = clock.seconds();
     const double tps = double(run_tokens) / std::max(el, 1e-9);
     nlohmann::json extra = os.metrics;
     extra.update(os.counts);
+    extra.update(in_loop.fields);
     if (metrics) {
       // tokens_per_s (since this process started) is the one field that is not a function of the run.
       std::fprintf(metrics,
                    "{\"step\": %ld, \"tokens\": %ld, \"loss\": %s, \"lr\": %s, \"grad_norm\": %s%s%s%s, "
                    "\"tokens_per_s\": %.1f}\n",
                    long(step), long(tokens), fmt_double(os.loss).c_str(), fmt_double(lr).c_str(),
-                   fmt_double(gnorm).c_str(), metrics_fields(extra).c_str(), eval_now ? ", \"val_loss\": " : "",
-                   eval_now ? fmt_double(val).c_str() : "", tps);
+                   fmt_double(gnorm).c_str(), metrics_fields(extra).c_str(),
+                   eval_now && obj.has_validation() ? ", \"val_loss\": " : "",
+                   eval_now && obj.has_validation() ? fmt_double(val).c_str() : "", tps);
       std::fflush(metrics);
     }
 
@@ -453,11 +461,12 @@ int run_training(const TrainLoop& loop, Objective& obj, const TrainOptions& opt)
         std::snprintf(c, sizeof c, " | comm %.0f%%", 100.0 * (comm.comm_seconds() - comm0) / std::max(el, 1e-9));
         s += c;
       }
-      if (eval_now) {
+      if (eval_now && obj.has_validation()) {
         char v[64];
         std::snprintf(v, sizeof v, " | val_loss %.4f", val);
         s += v;
       }
+      s += in_loop.progress;
       if (tty && !eval_now && step != stop) std::fprintf(stderr, "\r%s\033[K", s.c_str());
       else std::fprintf(stderr, "%s%s%s\n", tty ? "\r" : "", s.c_str(), tty ? "\033[K" : "");
       if (!tty) std::fflush(stderr);

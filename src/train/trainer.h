@@ -16,6 +16,15 @@
 
 namespace hyb {
 
+// An extra evaluation at every validation point (the CLI wires the in-loop multiple-choice suite here, so the
+// training layer does not depend on the evaluation layer): fields for that step's metrics.jsonl line and text for
+// the progress line. It runs on rank 0 only, between steps.
+struct InLoopEval {
+  nlohmann::json fields = nlohmann::json::object();
+  std::string progress;
+};
+using InLoopEvaluator = std::function<InLoopEval(GradModel&)>;
+
 struct TrainOptions {
   bool resume = false;
   int64_t until = 0;        // stop after this step (checkpointing), leaving the schedule planned for rc.steps
@@ -24,6 +33,7 @@ struct TrainOptions {
   // computes micro-batches r·A .. r·A + A − 1 one after another. Neither changes which rows a step sees.
   int64_t grad_accum = 1;
   Communicator* comm = nullptr;  // null: world() (MPI under mpirun, else one process)
+  InLoopEvaluator in_loop_eval;  // optional
 };
 
 // Bytes a run needs: parameters, gradients, two AdamW moments, and activations saved for the backward.

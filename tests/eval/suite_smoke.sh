@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Smoke run of the evaluation suite: builds the offline benchmarks from Debian data (small), makes a tiny model
-# with a tokenizer, runs `hybrid eval --suite default` and a suite file, and checks bad suites are refused.
+# with a tokenizer, runs `hybrid eval --suite default` and a suite file, and checks bad suites are refused; then
+# trains a tiny run with the knowledge suite in-loop ("eval_suite") and checks that its last evaluation equals
+# `hybrid eval --suite` on the final checkpoint (training weights in memory vs the checkpoint read back).
 # usage: suite_smoke.sh HYBRID_BIN REPO_ROOT WORK_DIR
 set -euo pipefail
 bin=$1 repo=$2 work=$3
@@ -51,4 +53,31 @@ expect_fail '{"tasks": [{"name": "x", "data": "capitals.jsonl", "primary": "best
 expect_fail '{"tasks": ' "not valid JSON"
 if err=$("$bin" eval -m "$work/model" --suite default --bench-dir "$work/nowhere" 2>&1); then echo "FAIL: missing bench dir accepted"; exit 1; fi
 grep -q "build-mc-benchmarks.py" <<<"$err" || { echo "FAIL: $err"; exit 1; }
+# In-loop downstream evaluation during training.
+[ -f "$work/bench/knowledge.json" ] || { echo "FAIL: build-mc-benchmarks.py wrote no knowledge.json"; exit 1; }
+head -c 60000 "$work/text.txt" > "$work/val.txt"
+"$bin" prepare --tokenizer "$work/model" --input "$work/text.txt" "$work/val.txt" --val-files "$work/val.txt" \
+  --val-fraction 0 --out "$work/data" -t 1 >/dev/null
+cat > "$work/run.json" <<JSON
+{"model": {"preset": "hybrid", "hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 2},
+ "data": "$work/data", "out": "$work/run", "steps": 6, "batch": 2, "seq_len": 64, "lr": 0.003, "eval_interval": 3,
+ "eval_batches": 1, "threads": 1, "eval_suite": "$work/bench/knowledge.json", "eval_suite_items": 0}
+JSON
+"$bin" train -c "$work/run.json" -q
+grep -c '"suite"' "$work/run/metrics.jsonl" | grep -qx 2 || { echo "FAIL: expected 2 in-loop evaluations"; exit 1; }
+j=$("$bin" eval -m "$work/run/checkpoint" --suite "$work/bench/knowledge.json" --no-pmi --json -t 1 2>/dev/null)
+/usr/bin/python3 - "$work/run/metrics.jsonl" "$j" <<'PY'
+import json, sys
+last = [json.loads(l) for l in open(sys.argv[1]) if '"suite"' in l][-1]["suite"]
+ref = json.loads(sys.argv[2])
+for t in ref["tasks"]:
+    got = last["tasks"][t["name"]]
+    assert abs(got["bpb"] - t["answer_bpb"]) < 1e-9 and abs(got["acc"] - t["primary_accuracy"]) < 1e-12, (t, got)
+g, rg = last["groups"]["knowledge"], ref["groups"]["knowledge"]
+assert abs(g["bpb"] - rg["mean_answer_bpb"]) < 1e-9 and abs(g["acc"] - rg["mean_primary_accuracy"]) < 1e-12
+print("in-loop knowledge bpb %.6f = eval --suite %.6f" % (g["bpb"], rg["mean_answer_bpb"]))
+PY
+sed -i 's|knowledge.json|missing.json|' "$work/run.json"
+if err=$("$bin" train -c "$work/run.json" -o "$work/run2" -q 2>&1); then echo "FAIL: missing eval_suite accepted"; exit 1; fi
+grep -q "missing.json" <<<"$err" || { echo "FAIL: missing eval_suite gave: $err"; exit 1; }
 echo "suite smoke: ok"

@@ -392,6 +392,45 @@ TEST(Backward, LmHeadLoss) {
   }
 }
 
+// Rows without a target skip the products: the result equals a call on the target rows alone, bit for bit, and
+// the skipped rows get a zero gradient and a zero row loss.
+TEST(Backward, LmHeadLossSkipsRowsWithoutTargets) {
+  std::mt19937 rng(12);
+  const int64_t N = 11, D = 6, V = 9;
+  std::vector<float> h(N * D), W(V * D);
+  for (auto& x : h) x = float(std::normal_distribution<double>(0, 1)(rng));
+  for (auto& x : W) x = float(std::normal_distribution<double>(0, 1)(rng));
+  const std::vector<int32_t> tg = {-1, 3, -1, -1, 0, 8, -1, 2, 5, -1, 1};
+  std::vector<float> hc;
+  std::vector<int32_t> tc;
+  for (int64_t r = 0; r < N; ++r)
+    if (tg[size_t(r)] >= 0) {
+      hc.insert(hc.end(), h.begin() + r * D, h.begin() + (r + 1) * D);
+      tc.push_back(tg[size_t(r)]);
+    }
+  const int64_t S = int64_t(tc.size());
+  for (int64_t block : {2, 3, 64}) {
+    std::vector<float> dh(N * D, 7.f), dW(V * D, 0.f), dhc(S * D), dWc(V * D, 0.f);
+    std::vector<double> ce(N, 7.0), cec(S);
+    LmHeadLossArgs<float> a{h.data(), N, D, W.data(), V, tg.data(), 0.25, 1e-3};
+    a.dh = dh.data(), a.dW = dW.data(), a.row_ce = ce.data(), a.block = block;
+    LmHeadLossArgs<float> c{hc.data(), S, D, W.data(), V, tc.data(), 0.25, 1e-3};
+    c.dh = dhc.data(), c.dW = dWc.data(), c.row_ce = cec.data(), c.block = block;
+    const auto ra = lm_head_loss(a), rc = lm_head_loss(c);
+    EXPECT_EQ(ra.count, S);
+    EXPECT_EQ(ra.ce_sum, rc.ce_sum);
+    EXPECT_EQ(ra.z_sum, rc.z_sum);
+    EXPECT_EQ(dW, dWc);
+    for (int64_t r = 0, k = 0; r < N; ++r) {
+      const bool scored = tg[size_t(r)] >= 0;
+      EXPECT_EQ(ce[size_t(r)], scored ? cec[size_t(k)] : 0.0) << "row " << r;
+      for (int64_t d = 0; d < D; ++d)
+        EXPECT_EQ(dh[size_t(r * D + d)], scored ? dhc[size_t(k * D + d)] : 0.f) << "row " << r;
+      k += scored;
+    }
+  }
+}
+
 TEST(Backward, Linear) {
   std::mt19937 rng(11);
   const int64_t M = 3, in = 4, out = 5;

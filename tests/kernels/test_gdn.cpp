@@ -275,7 +275,7 @@ TEST(GdnTileGemmBf16, MatchesFloat64ProductOfRoundedOperands) {
               if ((tri == Tri::LowerA && k > i) || (tri == Tri::UpperA && k < i)) A[size_t(i * ldf + k)] = 0.f;
           std::vector<uint16_t> Ab(size_t(M * lda), 0xFFFF);
           std::vector<uint32_t> Bp(size_t(Kp / 2 * ldb));
-          gdn_detail::round_rows_bf16(M, K, Kp, A.data(), ldf, Ab.data(), lda);
+          gdn_detail::round_rows_padded_bf16(M, K, Kp, A.data(), ldf, Ab.data(), lda);
           gdn_detail::pack_pairs_bf16(K, N, B.data(), N, Bp.data(), ldb);
           for (int64_t i = 0; i < M; ++i)
             for (int64_t k = 0; k < Kp; ++k)
