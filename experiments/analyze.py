@@ -401,9 +401,11 @@ def ruler(out, train_len):
             se = math.sqrt(acc[-1] * (1 - acc[-1]) / n) if n else float("nan")
             summary.append([arch, L, f"{L / train_len:g}" if train_len else "", f"{acc[-1]:.4f}", f"{se:.4f}", n,
                             f"{bpb[-1]:.4f}"] + [f"{np.mean([x[0] for x in c.get(t, [])]):.3f}" for t in sorted(common)])
-        axes[0].plot(lengths, acc, "o-", color=COLORS[arch], label=arch)
+        axes[0].errorbar(lengths, acc, yerr=[2 * float(r[4]) for r in summary[-len(lengths):]], fmt="o-",
+                         color=COLORS[arch], capsize=3, label=arch + " (±2 s.e.)")
         axes[1].plot(lengths, bpb, "o-", color=COLORS[arch], label=arch)
     axes[0].axhline(0.25, color="gray", ls=":", lw=1, label="chance (4 choices)")
+    axes[0].set_ylim(0, 1)
     for ax, yl in ((axes[0], "forced-choice accuracy, mean over tasks"), (axes[1], "right answer: bits per byte")):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("context length (tokens)" + (f"; trained at {train_len}" if train_len else ""))

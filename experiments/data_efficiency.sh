@@ -6,7 +6,7 @@
 # loss and the tokens the hybrid/GDN need to reach the transformer's final loss, with a bootstrap CI over seeds),
 # data_efficiency_mmlu.csv (the same for the knowledge tasks' correct-answer BPB) and PNGs.
 # SIZES="2m:128:8:2" (name:hidden:layers:heads) runs one size; SUITE_ITEMS=N scores N items per knowledge task.
-# Usage: experiments/data_efficiency.sh [--smoke] [--out DIR] [--bin build/hybrid] [--threads 2]
+# Usage: experiments/data_efficiency.sh [--smoke] [--out DIR] [--bin build/hybrid] [--threads 2] [--jobs 1]
 source "$(dirname "$0")/common.sh"
 study_out data_efficiency
 
@@ -50,21 +50,25 @@ if [ ! -f "$DATA/manifest.json" ]; then
     --val-files "$(IFS=,; echo "${HELD_OUT[*]}")" --val-fraction 0 --out "$DATA" | tee "$OUT/prepare.txt"
 fi
 
+one() {  # one RUN: train, then the final checkpoint on the held-out works, in disjoint windows of the training length
+  train_once "$1.json" "$1"
+  [ -f "$1/eval.json" ] || "$BIN" eval -m "$1/checkpoint" --shards "$DATA" --seq $SEQ \
+    --max-tokens $EVAL_TOKENS --threads $THREADS --json > "$1/eval.json.tmp"
+  [ -f "$1/eval.json" ] || mv "$1/eval.json.tmp" "$1/eval.json"
+}
+mkdir -p "$OUT/runs"
 for size in $SIZES; do
   IFS=: read -r name D L H <<< "$size"
   for arch in transformer hybrid gdn; do
     for seed in $SEEDS; do
       run=$OUT/runs/$name-$arch-s$seed
-      mkdir -p "$OUT/runs"
       write_run "$run.json" "$DATA" "$run" "$(model_json $arch $D $L $H)" $STEPS $BATCH $SEQ $LR $WARMUP $seed \
         $EVAL_INTERVAL $EVAL_BATCHES
+      in_parallel one "$run"
       echo "  train $name $arch seed $seed"
-      train_once "$run.json" "$run"
-      # The final checkpoint on the held-out works, in disjoint windows of the training length.
-      [ -f "$run/eval.json" ] || "$BIN" eval -m "$run/checkpoint" --shards "$DATA" --seq $SEQ \
-        --max-tokens $EVAL_TOKENS --threads $THREADS --json > "$run/eval.json"
     done
   done
 done
+wait_all
 $PY experiments/analyze.py data-efficiency "$OUT"
 finish

@@ -27,7 +27,7 @@ else
   # d=64, 4 layers, 2 heads (~0.2M non-embedding parameters); windows of 1024 tokens holding whole documents of
   # 256-512 tokens (document_boundaries: each its own sequence, RoPE from 0), so the training length is 512.
   VOCAB=4096; SEEDS=${SEEDS:-"1"}; SIZE=${SIZE:-"64:4:2"}; STEPS=${STEPS:-600}; BATCH=8; SEQ=1024; LR=0.003
-  WARMUP=30; VAL=0.01; DOCS=${DOCS:-8000}; DOC_MIN=256; DOC_MAX=512; LENGTHS="512,2048,8192"; EXAMPLES=${EXAMPLES:-40}
+  WARMUP=30; VAL=0.01; DOCS=${DOCS:-8000}; DOC_MIN=256; DOC_MAX=512; LENGTHS="512,2048,8192"; EXAMPLES=${EXAMPLES:-12}
 fi
 
 DATA=$OUT/data

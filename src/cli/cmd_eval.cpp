@@ -238,7 +238,7 @@ nlohmann::json eval_ruler(const std::string& dir, const RulerArgs& a, uint64_t s
   const auto tok = model_tokenizer(dir, w.config().vocab_size);
   if (!tok) fail(dir, ": RULER needs the model's tokenizer.json");
   if (a.haystack.empty()) fail("--task ruler needs --haystack FILE (real text: the needles hide in it)");
-  const auto sentences = split_sentences(read_file(a.haystack, "--haystack"));
+  const RulerHaystack sentences(split_sentences(read_file(a.haystack, "--haystack")));
   std::vector<RulerTask> tasks;
   if (a.tasks == "all") tasks.assign(std::begin(kRulerTasks), std::end(kRulerTasks));
   else tasks.push_back(parse_ruler_task(a.tasks));

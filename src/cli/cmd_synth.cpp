@@ -48,7 +48,7 @@ int write_ruler_text(const std::string& out, const std::string& haystack, const 
   if (haystack.empty()) fail("--task ruler needs --haystack FILE (real text: the needles hide in it)");
   if (tokenizer.empty()) fail("--task ruler needs --tokenizer (item lengths are counted in its tokens)");
   if (min_len < 64 || max_len < min_len) fail("--task ruler: need 64 <= --min-len <= --max-len (tokens)");
-  const auto sentences = split_sentences(read_file(haystack, "--haystack"));
+  const RulerHaystack sentences(split_sentences(read_file(haystack, "--haystack")));
   const Tokenizer tok = Tokenizer::load(tokenizer);
   std::vector<RulerTask> list;
   if (tasks == "all") list.assign(std::begin(kRulerTasks), std::end(kRulerTasks));

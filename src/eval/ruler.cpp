@@ -138,18 +138,17 @@ double string_match_all(const std::string& prediction, const std::vector<std::st
   return double(found) / double(targets.size());
 }
 
-RulerItem make_ruler_item(RulerTask task, int64_t length, const std::vector<std::string>& sentences,
-                          const Tokenizer& tok, uint64_t seed, uint64_t index) {
+RulerHaystack::RulerHaystack(std::vector<std::string> s) : sentences(std::move(s)), words(vocabulary(sentences)) {}
+
+RulerItem make_ruler_item(RulerTask task, int64_t length, const RulerHaystack& hay, const Tokenizer& tok,
+                          uint64_t seed, uint64_t index) {
+  const std::vector<std::string>& sentences = hay.sentences;
   if (sentences.size() < 16) fail("RULER haystack: need at least 16 sentences of 3+ words, got ", sentences.size());
   std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + index * 0xBF58476D1CE4E5B9ull + uint64_t(task) + 1);
   RulerItem it;
   const size_t start = std::uniform_int_distribution<size_t>(0, sentences.size() - 1)(rng);
   auto ntok = [&](const std::string& s) { return int64_t(tok.encode(s).size()); };
-  std::vector<std::string> vocab;  // the haystack's words, read once, by the tasks that draw words
-  auto words = [&]() -> const std::vector<std::string>& {
-    if (vocab.empty()) vocab = vocabulary(sentences);
-    return vocab;
-  };
+  auto words = [&]() -> const std::vector<std::string>& { return hay.words; };
   auto choose_words = [&](size_t k, const std::set<std::string>& avoid) {
     const std::vector<std::string>& vocab = words();
     if (vocab.size() < k + avoid.size() + 8) fail("RULER haystack: too few distinct words (", vocab.size(), ")");

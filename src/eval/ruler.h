@@ -31,6 +31,13 @@ struct RulerItem {
 // The haystack: sentences of real text ("." / "!" / "?" followed by space), each at least 3 words.
 std::vector<std::string> split_sentences(const std::string& text);
 
+// A haystack read once: its sentences and its distinct lower-case words of 4-10 letters in first-seen order (the
+// keys and word lists are drawn from them), so generating many items does not rescan the text for each.
+struct RulerHaystack {
+  std::vector<std::string> sentences, words;
+  explicit RulerHaystack(std::vector<std::string> sentences);
+};
+
 // The length cannot hold the task's fixed text (a property of the task and length, not bad input: callers that
 // sweep lengths report the cell as skipped).
 struct RulerTooShort : Error {
@@ -40,8 +47,13 @@ struct RulerTooShort : Error {
 // Item `index` of a task: deterministic in (task, length, seed, index). Its prompt plus max_new_tokens fits in
 // `length` tokens and comes as close to it as whole haystack sentences (or list words) allow. fail()s when the
 // haystack is too small or the length too short for the task's fixed parts.
-RulerItem make_ruler_item(RulerTask task, int64_t length, const std::vector<std::string>& sentences,
-                          const Tokenizer& tok, uint64_t seed, uint64_t index);
+RulerItem make_ruler_item(RulerTask task, int64_t length, const RulerHaystack& haystack, const Tokenizer& tok,
+                          uint64_t seed, uint64_t index);
+// The same for a one-off item (builds the haystack's word list first).
+inline RulerItem make_ruler_item(RulerTask task, int64_t length, const std::vector<std::string>& sentences,
+                                 const Tokenizer& tok, uint64_t seed, uint64_t index) {
+  return make_ruler_item(task, length, RulerHaystack(sentences), tok, seed, index);
+}
 
 // The item as a training document: the prompt followed by its answer (" " + the targets joined by ", " + "."),
 // blank lines folded into single newlines so that `hybrid prepare` (one document per paragraph) keeps it whole.
