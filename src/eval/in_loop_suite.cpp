@@ -18,19 +18,21 @@ InLoopEvaluator make_in_loop_suite(const std::string& suite_path, int64_t max_it
   std::error_code ec;
   if (!fs::exists(tj, ec)) fail(suite_path, ": eval_suite needs a tokenizer; ", tj.string(), " not found");
   auto tok = std::make_shared<Tokenizer>(Tokenizer::load(tj.string()));
+  const std::vector<McTaskSpec> specs = load_mc_suite(suite_path);
   McEvalOptions base;
+  base.pmi = false;  // the unconditional pass doubles the work; only a task reported by pmi needs it
+  for (const McTaskSpec& s : specs) base.pmi |= s.primary == "pmi";
+  // Loading now checks every file before the first step; the ids of pre-tokenized items are checked against the
+  // model's vocabulary when the tasks are loaded again at the first evaluation (the model is built later).
   auto tasks = std::make_shared<std::vector<McTask>>();
-  bool pmi = false;
-  for (const McTaskSpec& s : load_mc_suite(suite_path)) pmi |= s.primary == "pmi";
-  base.pmi = pmi;  // the unconditional pass doubles the work; only a task reported by pmi needs it
-  // Ids of pre-tokenized items are checked against the model's vocabulary at the first evaluation (the model is
-  // built later); loading here checks everything else.
-  for (const McTaskSpec& s : load_mc_suite(suite_path)) tasks->push_back(load_mc_task(s, 0, base, max_items));
+  for (const McTaskSpec& s : specs) tasks->push_back(load_mc_task(s, 0, base, max_items));
   return [=, checked = std::make_shared<bool>(false)](GradModel& gm) {
     if (!*checked) {
+      if (tok->vocab_size() > gm.config().vocab_size)
+        fail(tj.string(), ": eval_suite tokenizer has ", tok->vocab_size(), " ids but the model only ",
+             gm.config().vocab_size);
       tasks->clear();
-      for (const McTaskSpec& s : load_mc_suite(suite_path))
-        tasks->push_back(load_mc_task(s, gm.config().vocab_size, base, max_items));
+      for (const McTaskSpec& s : specs) tasks->push_back(load_mc_task(s, gm.config().vocab_size, base, max_items));
       *checked = true;
     }
     std::vector<McTaskResult> results;
