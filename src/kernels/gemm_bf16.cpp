@@ -60,15 +60,48 @@ HYB_DPBF16 void micro(const uint16_t* xb, int64_t rs, int64_t ps, const uint16_t
     }
 }
 
-// R activation rows × NC weight rows, 32 bf16 per step (one 512-bit load each, no widening). Same accumulation
-// order for every (r, c) whatever R and NC are.
+// Every row-wise output is reduced from its 16-lane accumulator by one fixed tree: lanes i and i + 8, then i and
+// i + 4, i and i + 2, then 0 and 1. sum_tree does it for one accumulator; sum_tree16 does the same additions for 16
+// accumulators at once (transposing as it goes: ~3 instructions per stage pair instead of ~8 per accumulator), so a
+// result does not depend on how many accumulators shared the reduction (batch invariance).
+HYB_DPBF16 inline float sum_tree(__m512 a) {
+  const __m256 t = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+  const __m128 u = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+  const __m128 v = _mm_add_ps(u, _mm_movehl_ps(u, u));
+  return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+}
+
+// out lane k = sum_tree(v[k]) for k < 16, bit for bit.
+HYB_DPBF16 inline __m512 sum_tree16(const __m512* v) {
+  __m512 u[8], x[4], y[2];
+  for (int m = 0; m < 8; ++m)  // lanes i and i + 8: [v_2m | v_2m+1], 8 sums each
+    u[m] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * m], v[2 * m + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_f32x4(v[2 * m], v[2 * m + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  for (int m = 0; m < 4; ++m)  // i and i + 4: one 128-bit lane per accumulator, v_4m .. v_4m+3
+    x[m] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * m], u[2 * m + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(u[2 * m], u[2 * m + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  for (int m = 0; m < 2; ++m) {  // i and i + 2: 128-bit lane L holds v_8m+L and v_8m+4+L, two sums each
+    const __m512d a = _mm512_castps_pd(x[2 * m]), b = _mm512_castps_pd(x[2 * m + 1]);
+    y[m] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  // 0 and 1: lane 4L + j holds v_L+4j; the permutation puts v_k in lane k.
+  const __m512 z = _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_ps(y[0], y[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), z);
+}
+
+// R activation rows × NC weight rows, 32 bf16 per step (one 512-bit load each, no widening). Each (r, c) is one
+// accumulator fed in k order and reduced by the fixed tree, whatever R and NC are. Several weight rows per tile
+// so that loads and reductions are shared by more dot products: one weight row against 8 activation rows costs 9
+// loads per 8 products and 8 separate reductions per weight row; two weight rows cost 10 loads per 16 products,
+// and all 16 accumulators are reduced together (sum_tree16).
 // `next` (or null): weight rows read later, prefetched into L1 line by line as this tile walks its own rows.
 template <int R, int NC>
 HYB_DPBF16 void row_tile(const uint16_t* xb, int64_t ldxb, const uint16_t* w, int64_t K, float* y, int64_t ldy,
                          float beta, const uint16_t* next) {
-  __m512 acc[R][NC];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
+  static_assert(R * NC <= 16);
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 32 <= K; k += 32) {
     __m512bh wv[NC];
@@ -78,7 +111,7 @@ HYB_DPBF16 void row_tile(const uint16_t* xb, int64_t ldxb, const uint16_t* w, in
     for (int r = 0; r < R; ++r) {
       __m512i xv = _mm512_loadu_si512(xb + r * ldxb + k);
       if constexpr (NC > 1) __asm__("" : "+v"(xv));  // one load per row, not one per weight row (see gemm.cpp)
-      for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[c], as_bh(xv));
+      for (int c = 0; c < NC; ++c) acc[r * NC + c] = _mm512_dpbf16_ps(acc[r * NC + c], wv[c], as_bh(xv));
     }
   }
   if (k < K) {
@@ -87,45 +120,67 @@ HYB_DPBF16 void row_tile(const uint16_t* xb, int64_t ldxb, const uint16_t* w, in
     for (int c = 0; c < NC; ++c) wv[c] = as_bh(_mm512_maskz_loadu_epi16(m, w + c * K + k));
     for (int r = 0; r < R; ++r) {
       const __m512bh xv = as_bh(_mm512_maskz_loadu_epi16(m, xb + r * ldxb + k));
-      for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[c], xv);
+      for (int c = 0; c < NC; ++c) acc[r * NC + c] = _mm512_dpbf16_ps(acc[r * NC + c], wv[c], xv);
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < NC; ++c) {
-      const float v = _mm512_reduce_add_ps(acc[r][c]);
-      float* yp = y + r * ldy + c;
-      *yp = beta != 0.f ? *yp + v : v;
-    }
+  if constexpr (R * NC == 1) {
+    *y = beta != 0.f ? *y + sum_tree(acc[0]) : sum_tree(acc[0]);
+  } else {
+    alignas(64) float s[16];
+    _mm512_store_ps(s, sum_tree16(acc));
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < NC; ++c) {
+        float* yp = y + r * ldy + c;
+        *yp = beta != 0.f ? *yp + s[r * NC + c] : s[r * NC + c];
+      }
+  }
+}
+
+// Up to 8 activation rows at a time against NC weight rows.
+template <int NC>
+HYB_DPBF16 void row_block(int64_t R, const uint16_t* xb, int64_t ldxb, const uint16_t* w, int64_t K, float* y,
+                          int64_t ldy, float beta, const uint16_t* next) {
+  constexpr int kMaxR = 16 / NC < 8 ? 16 / NC : 8;
+  switch (std::min<int64_t>(kMaxR, R)) {
+    case 8: if constexpr (kMaxR >= 8) row_tile<8, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+    case 7: if constexpr (kMaxR >= 7) row_tile<7, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+    case 6: if constexpr (kMaxR >= 6) row_tile<6, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+    case 5: if constexpr (kMaxR >= 5) row_tile<5, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+    case 4: row_tile<4, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+    case 3: row_tile<3, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+    case 2: row_tile<2, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+    default: row_tile<1, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+  }
 }
 
 }  // namespace
 
 HYB_DPBF16 void rowwise_rows(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* w, int64_t K, int64_t n0,
                              int64_t n1, float* y, int64_t ldy, float beta) {
-  // One weight row at a time against up to 8 activation rows: the weights stay one contiguous stream, the
-  // activation rows stay in L1. With several rows each weight line takes ~10 cycles of dot products, and the
-  // hardware prefetcher alone then falls behind (loads of the weights stalled half the time): the first row group
-  // prefetches the row kRowsAhead ahead (measured: M = 8 over the 100352 x 1024 lm_head 17.3 -> 12.1 ms).
-  constexpr int64_t kRowsAhead = 4;
-  for (int64_t n = n0; n < n1; ++n) {
+  // A single activation row streams one weight row at a time. Several rows take weight rows in fours, against
+  // up to 4 activation rows per pass (row_tile: 16 accumulators), so that the loads keep up with the dot products;
+  // 5-8 rows make two passes over the same 8 KB of weights, the second from L1. With several rows each weight line
+  // takes many cycles of dot products, the out-of-order window then holds too few lines in flight for DRAM's
+  // latency and the hardware prefetcher alone falls behind: the first pass prefetches the next tile's rows as it
+  // walks its own. Measured over the 100352 x 1024 lm_head, 2 threads, medians: M = 8, one weight row per tile and
+  // a 4-row prefetch 12.1-12.9 ms; two weight rows x 8 activation rows, one tile ahead 8.5-8.8 ms; four weight rows
+  // x two 4-row passes 8.0 ms (M = 16: 15.0 -> 12.9 ms; M = 4: 5.1-5.3 ms; M = 1: 4.7 ms).
+  const int64_t nc = M == 1 ? 1 : 4;
+  constexpr int64_t kPass = 4;
+  int64_t n = n0;
+  for (; n + nc <= n1; n += nc) {
     const uint16_t* wr = w + n * K;
-    const uint16_t* next = M > 1 && n + kRowsAhead < n1 ? wr + kRowsAhead * K : nullptr;
-    for (int64_t m0 = 0; m0 < M; m0 += 8) {
-      const uint16_t* pf = m0 == 0 ? next : nullptr;
-      const uint16_t* xr = xb + m0 * ldxb;
-      float* yr = y + m0 * ldy + n;
-      switch (std::min<int64_t>(8, M - m0)) {
-        case 8: row_tile<8, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
-        case 7: row_tile<7, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
-        case 6: row_tile<6, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
-        case 5: row_tile<5, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
-        case 4: row_tile<4, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
-        case 3: row_tile<3, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
-        case 2: row_tile<2, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
-        default: row_tile<1, 1>(xr, ldxb, wr, K, yr, ldy, beta, pf); break;
-      }
+    const uint16_t* next = M > 1 && n + 2 * nc <= n1 ? wr + nc * K : nullptr;
+    if (nc == 1) {
+      row_tile<1, 1>(xb, ldxb, wr, K, y + n, ldy, beta, nullptr);
+      continue;
     }
+    for (int64_t m0 = 0; m0 < M; m0 += kPass)
+      row_block<4>(M - m0, xb + m0 * ldxb, ldxb, wr, K, y + m0 * ldy + n, ldy, beta, m0 == 0 ? next : nullptr);
   }
+  for (; n < n1; ++n)  // weight rows left over: one at a time, the same sums
+    for (int64_t m0 = 0; m0 < M; m0 += 8)
+      row_block<1>(M - m0, xb + m0 * ldxb, ldxb, w + n * K, K, y + m0 * ldy + n, ldy, beta, nullptr);
 }
 
 HYB_DPBF16 void to_bf16(const float* x, int64_t n, uint16_t* xb, int64_t n_pad) {

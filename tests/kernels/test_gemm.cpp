@@ -132,18 +132,22 @@ TEST(Gemm, RowwiseIsBatchInvariantInBothModes) {
       ComputeScope scope(mode);
       std::mt19937 rng(7);
       std::normal_distribution<float> n01;
-      const int64_t N = 131, K = 200, M = 11;
-      std::vector<float> wf(size_t(N * K)), x(size_t(M * K));
+      // M picks the kernel's tile shapes (fast BF16: 1, 2-4 and 5+ rows take 1, 4 and 2 weight rows at a time);
+      // odd N leaves weight rows over, K = 200 a partial k step.
+      const int64_t N = 131, K = 200, Mmax = 17;
+      std::vector<float> wf(size_t(N * K)), x(size_t(Mmax * K));
       std::vector<uint16_t> wb(wf.size());
       for (size_t i = 0; i < wf.size(); ++i) wf[i] = bf16_to_f32(wb[i] = f32_to_bf16(n01(rng)));
       for (auto& e : x) e = n01(rng);
       WeightMat W{dt, dt == DType::F32 ? static_cast<const void*>(wf.data()) : wb.data(), N, K};
-      std::vector<float> all(static_cast<size_t>(M * N)), one(static_cast<size_t>(N));
-      linear_rowwise(x.data(), M, K, W, all.data(), N);
-      for (int64_t m = 0; m < M; ++m) {
-        linear_rowwise(x.data() + m * K, 1, K, W, one.data(), N);
-        ASSERT_EQ(0, std::memcmp(one.data(), all.data() + m * N, size_t(N) * 4))
-            << compute_name(mode) << " " << dtype_name(dt) << " row " << m;
+      std::vector<float> one(static_cast<size_t>(Mmax * N));
+      for (int64_t m = 0; m < Mmax; ++m) linear_rowwise(x.data() + m * K, 1, K, W, one.data() + m * N, N);
+      for (int64_t M : {2, 3, 4, 5, 8, 11, 17}) {
+        std::vector<float> all(static_cast<size_t>(M * N));
+        linear_rowwise(x.data(), M, K, W, all.data(), N);
+        for (int64_t m = 0; m < M; ++m)
+          ASSERT_EQ(0, std::memcmp(one.data() + m * N, all.data() + m * N, size_t(N) * 4))
+              << compute_name(mode) << " " << dtype_name(dt) << " M " << M << " row " << m;
       }
     }
 }
