@@ -5,9 +5,12 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define HYB_X86 1
-// GCC 12 flags its own AVX-512 intrinsic headers with -Wmaybe-uninitialized (false positive).
+// GCC 12 flags its own AVX-512 intrinsic headers with -Wmaybe-uninitialized (false positive); clang has no such
+// warning group and would warn about the pragma instead.
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 #define HYB_AVX512F __attribute__((target("avx512f")))
 #define HYB_DPBF16 __attribute__((target("avx512bf16,avx512f,avx512bw,avx512vl,avx512dq")))
