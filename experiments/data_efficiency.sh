@@ -59,8 +59,8 @@ one() {  # one RUN: train, then the final checkpoint on the held-out works, in d
 mkdir -p "$OUT/runs"
 for size in $SIZES; do
   IFS=: read -r name D L H <<< "$size"
-  for arch in transformer hybrid gdn; do
-    for seed in $SEEDS; do
+  for seed in $SEEDS; do  # seed-major: a study cut short still has every architecture at the first seeds
+    for arch in transformer hybrid gdn; do
       run=$OUT/runs/$name-$arch-s$seed
       write_run "$run.json" "$DATA" "$run" "$(model_json $arch $D $L $H)" $STEPS $BATCH $SEQ $LR $WARMUP $seed \
         $EVAL_INTERVAL $EVAL_BATCHES
