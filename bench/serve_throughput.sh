@@ -7,6 +7,10 @@
 #   env: CONFIG (default ../shared/tools/configs/bench-0.4b-hybrid.json), THREADS (2), PARALLEL (8),
 #        COMPUTE ("fast exact"), CONCURRENCY (1,2,4,8), REQUESTS (8), INPUT_LEN (128), OUTPUT_LEN (128), BIN
 set -euo pipefail
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ] || [ $# -gt 1 ]; then
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+  [ $# -gt 1 ] && exit 2 || exit 0
+fi
 cd "$(dirname "$0")/.."
 OUT=${1:-build/serve-throughput}
 BIN=${BIN:-build/hybrid}
