@@ -93,8 +93,8 @@ HYB_DPBF16 inline __m512 sum_tree16(const __m512* v) {
 // R activation rows × NC weight rows, 32 bf16 per step (one 512-bit load each, no widening). Each (r, c) is one
 // accumulator fed in k order and reduced by the fixed tree, whatever R and NC are. Several weight rows per tile
 // so that loads and reductions are shared by more dot products: one weight row against 8 activation rows costs 9
-// loads per 8 products and 8 separate reductions per weight row; two weight rows cost 10 loads per 16 products,
-// and all 16 accumulators are reduced together (sum_tree16).
+// loads per 8 products and 8 separate reductions; four weight rows against 4 activation rows cost 8 loads per 16
+// products, and all 16 accumulators are reduced together (sum_tree16).
 // `next` (or null): weight rows read later, prefetched into L1 line by line as this tile walks its own rows.
 template <int R, int NC>
 HYB_DPBF16 void row_tile(const uint16_t* xb, int64_t ldxb, const uint16_t* w, int64_t K, float* y, int64_t ldy,
@@ -136,7 +136,7 @@ HYB_DPBF16 void row_tile(const uint16_t* xb, int64_t ldxb, const uint16_t* w, in
   }
 }
 
-// Up to 8 activation rows at a time against NC weight rows.
+// The first min(R, 16 / NC, 8) activation rows against NC weight rows.
 template <int NC>
 HYB_DPBF16 void row_block(int64_t R, const uint16_t* xb, int64_t ldxb, const uint16_t* w, int64_t K, float* y,
                           int64_t ldy, float beta, const uint16_t* next) {
@@ -165,20 +165,16 @@ HYB_DPBF16 void rowwise_rows(const uint16_t* xb, int64_t M, int64_t ldxb, const 
   // walks its own. Measured over the 100352 x 1024 lm_head, 2 threads, medians: M = 8, one weight row per tile and
   // a 4-row prefetch 12.1-12.9 ms; two weight rows x 8 activation rows, one tile ahead 8.5-8.8 ms; four weight rows
   // x two 4-row passes 8.0 ms (M = 16: 15.0 -> 12.9 ms; M = 4: 5.1-5.3 ms; M = 1: 4.7 ms).
-  const int64_t nc = M == 1 ? 1 : 4;
-  constexpr int64_t kPass = 4;
+  constexpr int64_t kNC = 4, kPass = 4;
   int64_t n = n0;
-  for (; n + nc <= n1; n += nc) {
-    const uint16_t* wr = w + n * K;
-    const uint16_t* next = M > 1 && n + 2 * nc <= n1 ? wr + nc * K : nullptr;
-    if (nc == 1) {
-      row_tile<1, 1>(xb, ldxb, wr, K, y + n, ldy, beta, nullptr);
-      continue;
+  if (M > 1)
+    for (; n + kNC <= n1; n += kNC) {
+      const uint16_t* wr = w + n * K;
+      const uint16_t* next = n + 2 * kNC <= n1 ? wr + kNC * K : nullptr;
+      for (int64_t m0 = 0; m0 < M; m0 += kPass)
+        row_block<kNC>(M - m0, xb + m0 * ldxb, ldxb, wr, K, y + m0 * ldy + n, ldy, beta, m0 == 0 ? next : nullptr);
     }
-    for (int64_t m0 = 0; m0 < M; m0 += kPass)
-      row_block<4>(M - m0, xb + m0 * ldxb, ldxb, wr, K, y + m0 * ldy + n, ldy, beta, m0 == 0 ? next : nullptr);
-  }
-  for (; n < n1; ++n)  // weight rows left over: one at a time, the same sums
+  for (; n < n1; ++n)  // one activation row, or weight rows left over: one weight row at a time, the same sums
     for (int64_t m0 = 0; m0 < M; m0 += 8)
       row_block<1>(M - m0, xb + m0 * ldxb, ldxb, w + n * K, K, y + m0 * ldy + n, ldy, beta, nullptr);
 }
