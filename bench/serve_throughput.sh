@@ -12,6 +12,7 @@ if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ] || [ $# -gt 1 ]; then
   [ $# -gt 1 ] && exit 2 || exit 0
 fi
 cd "$(dirname "$0")/.."
+source tests/serve/server_url.sh
 OUT=${1:-build/serve-throughput}
 BIN=${BIN:-build/hybrid}
 CONFIG=${CONFIG:-../shared/tools/configs/bench-0.4b-hybrid.json}
@@ -31,9 +32,7 @@ for mode in $COMPUTE; do
   LOG=$OUT/server-$mode.log
   "$BIN" serve -m "$MODEL" --port 0 --threads "$THREADS" --parallel "$PARALLEL" --compute "$mode" > "$LOG" 2>&1 &
   SERVER=$!
-  for _ in $(seq 600); do grep -q "listening on" "$LOG" && break; sleep 0.1; done
-  URL=$(grep -o "http://[0-9.:]*" "$LOG" | head -1)
-  [ -n "$URL" ] || { echo "server did not start (see $LOG)" >&2; exit 1; }
+  URL=$(server_url "$LOG" 600) || { echo "server did not start (see $LOG)" >&2; exit 1; }
   echo "$mode"
   "$BIN" bench serve --url "$URL" --concurrency "$CONCURRENCY" --requests "$REQUESTS" --input-len "$INPUT_LEN" \
     --output-len "$OUTPUT_LEN" --seed 7 | tee "$OUT/bench-$mode.txt"

@@ -12,17 +12,14 @@ if [ ! -f "$NODE_MODULES/openai/package.json" ] || ! command -v node >/dev/null;
 fi
 rm -rf "$W"; mkdir -p "$W"
 "$ROOT/tests/serve/make_model.sh" "$BIN" "$ROOT" "$W"
+source "$ROOT/tests/serve/server_url.sh"
 
 pids=()
 start() {  # name, extra flags...
   local name=$1; shift
   "$BIN" serve -m "$W/model" --port 0 --threads 1 "$@" >"$W/$name.out" 2>"$W/$name.err" &
   pids+=($!)
-  for _ in $(seq 1 300); do
-    grep -q "listening on" "$W/$name.out" 2>/dev/null && break
-    sleep 0.1
-  done
-  grep -o "http://[0-9.:]*" "$W/$name.out" > "$W/$name.url" || { echo "server $name did not start"; cat "$W/$name.err"; exit 1; }
+  server_url "$W/$name.out" > "$W/$name.url" || { echo "server $name did not start"; cat "$W/$name.err"; exit 1; }
 }
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT

@@ -9,8 +9,8 @@ rm -rf "$W"; mkdir -p "$W"
 "$BIN" serve -m "$W/model" --port 0 --threads 1 --parallel 8 --max-queue 1000 --cache-mb 64 >"$W/out" 2>"$W/err" &
 PID=$!
 trap 'kill -9 $PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do grep -q "listening on" "$W/out" 2>/dev/null && break; sleep 0.1; done
-URL=$(grep -o "http://[0-9.:]*" "$W/out") || { cat "$W/err"; exit 1; }
+source "$ROOT/tests/serve/server_url.sh"
+URL=$(server_url "$W/out") || { cat "$W/err"; exit 1; }
 rc=0
 node "$ROOT/tests/serve/soak.mjs" "$URL" "$PID" "$SECS" "$CLIENTS" || rc=$?
 kill -TERM $PID
