@@ -94,14 +94,15 @@ HYB_DPBF16 inline __m512 sum_tree16(const __m512* v) {
 // accumulator fed in k order and reduced by the fixed tree, whatever R and NC are. Several weight rows per tile
 // so that loads and reductions are shared by more dot products: one weight row against 8 activation rows costs 9
 // loads per 8 products and 8 separate reductions; four weight rows against 4 activation rows cost 8 loads per 16
-// products, and all 16 accumulators are reduced together (sum_tree16).
+// products, three against 8 cost 11 per 24; the accumulators are reduced 16 at a time (sum_tree16).
 // `next` (or null): weight rows read later, prefetched into L1 line by line as this tile walks its own rows.
 template <int R, int NC>
 HYB_DPBF16 void row_tile(const uint16_t* xb, int64_t ldxb, const uint16_t* w, int64_t K, float* y, int64_t ldy,
                          float beta, const uint16_t* next) {
-  static_assert(R * NC <= 16);
-  __m512 acc[16];
-  for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
+  constexpr int kAcc = R * NC;
+  static_assert(kAcc <= 24);  // + NC weight vectors + 1 activation vector within the 32 registers
+  __m512 acc[kAcc];
+  for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 32 <= K; k += 32) {
     __m512bh wv[NC];
@@ -123,11 +124,15 @@ HYB_DPBF16 void row_tile(const uint16_t* xb, int64_t ldxb, const uint16_t* w, in
       for (int c = 0; c < NC; ++c) acc[r * NC + c] = _mm512_dpbf16_ps(acc[r * NC + c], wv[c], xv);
     }
   }
-  if constexpr (R * NC == 1) {
+  if constexpr (kAcc == 1) {
     *y = beta != 0.f ? *y + sum_tree(acc[0]) : sum_tree(acc[0]);
   } else {
-    alignas(64) float s[16];
-    _mm512_store_ps(s, sum_tree16(acc));
+    alignas(64) float s[32];
+    for (int g = 0; g < kAcc; g += 16) {  // groups of 16, the last padded with zeros
+      __m512 v[16];
+      for (int i = 0; i < 16; ++i) v[i] = g + i < kAcc ? acc[g + i] : _mm512_setzero_ps();
+      _mm512_store_ps(s + g, sum_tree16(v));
+    }
     for (int r = 0; r < R; ++r)
       for (int c = 0; c < NC; ++c) {
         float* yp = y + r * ldy + c;
@@ -136,47 +141,55 @@ HYB_DPBF16 void row_tile(const uint16_t* xb, int64_t ldxb, const uint16_t* w, in
   }
 }
 
-// The first min(R, 16 / NC, 8) activation rows against NC weight rows.
-template <int NC>
+// The first min(R, kMaxR) activation rows against NC weight rows.
+template <int NC, int kMaxR>
 HYB_DPBF16 void row_block(int64_t R, const uint16_t* xb, int64_t ldxb, const uint16_t* w, int64_t K, float* y,
                           int64_t ldy, float beta, const uint16_t* next) {
-  constexpr int kMaxR = 16 / NC < 8 ? 16 / NC : 8;
+  static_assert(kMaxR <= 8 && kMaxR * NC <= 24);
   switch (std::min<int64_t>(kMaxR, R)) {
     case 8: if constexpr (kMaxR >= 8) row_tile<8, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
     case 7: if constexpr (kMaxR >= 7) row_tile<7, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
     case 6: if constexpr (kMaxR >= 6) row_tile<6, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
     case 5: if constexpr (kMaxR >= 5) row_tile<5, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
-    case 4: row_tile<4, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
-    case 3: row_tile<3, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
-    case 2: row_tile<2, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+    case 4: if constexpr (kMaxR >= 4) row_tile<4, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+    case 3: if constexpr (kMaxR >= 3) row_tile<3, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
+    case 2: if constexpr (kMaxR >= 2) row_tile<2, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
     default: row_tile<1, NC>(xb, ldxb, w, K, y, ldy, beta, next); break;
   }
+}
+
+// Weight rows [n, n1) in tiles of NC against all M activation rows, kPass rows per pass; the first pass over a
+// tile prefetches the next tile. Returns the first weight row not covered (fewer than NC left).
+template <int NC, int kPass>
+HYB_DPBF16 int64_t row_tiles(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* w, int64_t K, int64_t n,
+                             int64_t n1, float* y, int64_t ldy, float beta) {
+  for (; n + NC <= n1; n += NC) {
+    const uint16_t* wr = w + n * K;
+    const uint16_t* next = n + 2 * NC <= n1 ? wr + NC * K : nullptr;
+    for (int64_t m0 = 0; m0 < M; m0 += kPass)
+      row_block<NC, kPass>(M - m0, xb + m0 * ldxb, ldxb, wr, K, y + m0 * ldy + n, ldy, beta, m0 == 0 ? next : nullptr);
+  }
+  return n;
 }
 
 }  // namespace
 
 HYB_DPBF16 void rowwise_rows(const uint16_t* xb, int64_t M, int64_t ldxb, const uint16_t* w, int64_t K, int64_t n0,
                              int64_t n1, float* y, int64_t ldy, float beta) {
-  // A single activation row streams one weight row at a time. Several rows take weight rows in fours, against
-  // up to 4 activation rows per pass (row_tile: 16 accumulators), so that the loads keep up with the dot products;
-  // 5-8 rows make two passes over the same 8 KB of weights, the second from L1. With several rows each weight line
-  // takes many cycles of dot products, the out-of-order window then holds too few lines in flight for DRAM's
+  // A single activation row streams one weight row at a time. 2-4 rows take weight rows in fours (16
+  // accumulators), 5 or more take them in threes against up to 8 activation rows per pass (24 accumulators), so
+  // that each weight line feeds enough dot products and the loads keep up with them. With several rows each weight
+  // line takes many cycles of dot products, the out-of-order window then holds too few lines in flight for DRAM's
   // latency and the hardware prefetcher alone falls behind: the first pass prefetches the next tile's rows as it
-  // walks its own. Measured over the 100352 x 1024 lm_head, 2 threads, medians: M = 8, one weight row per tile and
-  // a 4-row prefetch 12.1-12.9 ms; two weight rows x 8 activation rows, one tile ahead 8.5-8.8 ms; four weight rows
-  // x two 4-row passes 8.0 ms (M = 16: 15.0 -> 12.9 ms; M = 4: 5.1-5.3 ms; M = 1: 4.7 ms).
-  constexpr int64_t kNC = 4, kPass = 4;
+  // walks its own. Measured over the 100352 x 1024 lm_head, 2 threads, best of 11: M = 8, four weight rows x two
+  // 4-row passes 6.5-7.0 ms, three weight rows x one 8-row pass 5.0-5.5 ms (M = 16: 11.2 -> 10.5 ms); M = 2-4:
+  // four, five or six weight rows within 7% of each other; one weight row x 8 rows 12.1-12.9 ms.
   int64_t n = n0;
-  if (M > 1)
-    for (; n + kNC <= n1; n += kNC) {
-      const uint16_t* wr = w + n * K;
-      const uint16_t* next = n + 2 * kNC <= n1 ? wr + kNC * K : nullptr;
-      for (int64_t m0 = 0; m0 < M; m0 += kPass)
-        row_block<kNC>(M - m0, xb + m0 * ldxb, ldxb, wr, K, y + m0 * ldy + n, ldy, beta, m0 == 0 ? next : nullptr);
-    }
+  if (M > 4) n = row_tiles<3, 8>(xb, M, ldxb, w, K, n, n1, y, ldy, beta);
+  else if (M > 1) n = row_tiles<4, 4>(xb, M, ldxb, w, K, n, n1, y, ldy, beta);
   for (; n < n1; ++n)  // one activation row, or weight rows left over: one weight row at a time, the same sums
     for (int64_t m0 = 0; m0 < M; m0 += 8)
-      row_block<1>(M - m0, xb + m0 * ldxb, ldxb, w + n * K, K, y + m0 * ldy + n, ldy, beta, nullptr);
+      row_block<1, 8>(M - m0, xb + m0 * ldxb, ldxb, w + n * K, K, y + m0 * ldy + n, ldy, beta, nullptr);
 }
 
 HYB_DPBF16 void to_bf16(const float* x, int64_t n, uint16_t* xb, int64_t n_pad) {

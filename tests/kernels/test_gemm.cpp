@@ -133,7 +133,8 @@ TEST(Gemm, RowwiseIsBatchInvariantInBothModes) {
       std::mt19937 rng(7);
       std::normal_distribution<float> n01;
       // M picks the kernel's tile shapes (fast BF16: 1 row takes one weight row at a time; 2-4 rows four, 5+ rows
-      // four in passes of 4 activation rows); odd N leaves weight rows over, K = 200 a partial k step.
+      // three in passes of up to 8 activation rows); N = 131 leaves weight rows over for both (131 = 4·32 + 3 =
+      // 3·43 + 2), K = 200 a partial k step.
       const int64_t N = 131, K = 200, Mmax = 17;
       std::vector<float> wf(size_t(N * K)), x(size_t(Mmax * K));
       std::vector<uint16_t> wb(wf.size());
