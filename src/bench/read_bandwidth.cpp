@@ -48,19 +48,26 @@ float sum_block(const float* p, size_t n) {
 
 }  // namespace
 
-ReadBandwidth measure_read_bandwidth(size_t bytes, int passes) {
+ReadProbe::ReadProbe(size_t bytes) {
   // Whole 2 MiB pages, advised huge as the engine's own weight copies are (TLB misses on 4 KiB pages cost ~10%
   // of the read rate here).
   constexpr size_t kAlign = size_t(2) << 20;
-  const size_t n = std::max<size_t>(bytes / kAlign, 1) * kAlign / sizeof(float);
-  float* buf = static_cast<float*>(std::aligned_alloc(kAlign, n * sizeof(float)));
-  if (!buf) fail("read-bandwidth probe: cannot allocate ", n * sizeof(float), " bytes");
-  std::unique_ptr<float, decltype(&std::free)> own(buf, &std::free);
-  madvise(buf, n * sizeof(float), MADV_HUGEPAGE);
+  n_ = std::max<size_t>(bytes / kAlign, 1) * kAlign / sizeof(float);
+  buf_ = static_cast<float*>(std::aligned_alloc(kAlign, n_ * sizeof(float)));
+  if (!buf_) fail("read-bandwidth probe: cannot allocate ", n_ * sizeof(float), " bytes");
+  madvise(buf_, n_ * sizeof(float), MADV_HUGEPAGE);
   // First touch by the threads that read it later (pages land where they are used), values that are not zero
   // pages shared by the kernel.
+  float* buf = buf_;
+  const int64_t n = int64_t(n_);
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < int64_t(n); ++i) buf[i] = float(i & 7);
+  for (int64_t i = 0; i < n; ++i) buf[i] = float(i & 7);
+}
+
+ReadProbe::~ReadProbe() { std::free(buf_); }
+
+ReadBandwidth ReadProbe::measure(int passes) {
+  const size_t n = n_;
   std::vector<double> gbs;
   volatile float sink = 0;
   for (int p = 0; p < passes + 1; ++p) {  // the first pass warms the TLB and is not counted
@@ -71,7 +78,7 @@ ReadBandwidth measure_read_bandwidth(size_t bytes, int passes) {
       const size_t nt = size_t(omp_get_num_threads()), id = size_t(omp_get_thread_num());
       const size_t per = (n / nt) / 128 * 128;
       const size_t b = id * per, e = id + 1 == nt ? n / 128 * 128 : b + per;
-      total += sum_block(buf + b, e - b);
+      total += sum_block(buf_ + b, e - b);
     }
     const double s = t.seconds();
     sink = sink + total;
@@ -80,5 +87,7 @@ ReadBandwidth measure_read_bandwidth(size_t bytes, int passes) {
   std::sort(gbs.begin(), gbs.end());
   return ReadBandwidth{gbs.back(), gbs[gbs.size() / 2], n * sizeof(float)};
 }
+
+ReadBandwidth measure_read_bandwidth(size_t bytes, int passes) { return ReadProbe(bytes).measure(passes); }
 
 }  // namespace hyb

@@ -12,8 +12,23 @@ struct ReadBandwidth {
   size_t bytes = 0;            // buffer size read per pass
 };
 
-// Reads a fresh `bytes` buffer (much larger than the caches) `passes` times with the current OpenMP team, each
-// thread summing its contiguous share with 512-bit loads where available.
+// A buffer of `bytes` (much larger than the caches), filled once; measure() reads it `passes` times with the
+// current OpenMP team, each thread summing its contiguous share with 512-bit loads where available. One probe can
+// be measured many times (between a benchmark's repetitions) without paying for the allocation again.
+class ReadProbe {
+ public:
+  explicit ReadProbe(size_t bytes);
+  ~ReadProbe();
+  ReadProbe(const ReadProbe&) = delete;
+  ReadProbe& operator=(const ReadProbe&) = delete;
+  ReadBandwidth measure(int passes = 5);
+
+ private:
+  float* buf_ = nullptr;
+  size_t n_ = 0;  // floats
+};
+
+// One fresh probe, measured once.
 ReadBandwidth measure_read_bandwidth(size_t bytes, int passes = 5);
 
 }  // namespace hyb

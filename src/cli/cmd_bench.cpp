@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -257,8 +258,9 @@ int bench_infer(int argc, char** argv, bool decode) {
   int64_t probe_mb = decode ? 1024 : 0;
   if (decode)
     app.add_option("--read-probe-mb", probe_mb,
-                   "Measure the host's read bandwidth with a buffer of this many MiB, before and after the timed "
-                   "steps, and report decode's GB/s as a fraction of it (0 = skip)")
+                   "Measure the host's read bandwidth with a buffer of this many MiB before every timed repetition "
+                   "and after the last, and report decode's GB/s as a fraction of it: each repetition against the "
+                   "faster probe beside it, the median over repetitions (0 = skip)")
         ->default_val(probe_mb)
         ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
@@ -317,18 +319,23 @@ int bench_infer(int argc, char** argv, bool decode) {
   }
   auto seq_cache = [&](int64_t b) -> Cache& { return b == 0 ? cache : extra[size_t(b - 1)]; };
   std::vector<float> batch_logits(size_t(batch * cfg.vocab_size));
-  auto timed = [&](auto&& body) {
+  // The read probe runs before every timed repetition and after the last, so each repetition is compared with
+  // the bandwidth of its own minutes (this host's read rate has moved by 2x within minutes).
+  std::optional<ReadProbe> probe;
+  if (probe_mb > 0) probe.emplace(size_t(probe_mb) << 20);
+  std::vector<ReadBandwidth> probes;
+  auto timed = [&](auto&& body, bool probing) {
     std::vector<double> ts;
     for (int r = 0; r < c.warmup + c.reps; ++r) {
       for (int64_t b = 0; b < batch; ++b) seq_cache(b).set_n_past(context);  // the same context every repetition
+      if (probing && r >= c.warmup) probes.push_back(probe->measure());
       Timer t;
       body();
       if (r >= c.warmup) ts.push_back(t.seconds());
     }
+    if (probing) probes.push_back(probe->measure());
     return ts;
   };
-  ReadBandwidth probe_before, probe_after;
-  if (probe_mb > 0) probe_before = measure_read_bandwidth(size_t(probe_mb) << 20);
   std::vector<double> times = timed([&] {
     if (!decode) return run_tokens(ids);  // prefill has batch 1: ids holds exactly the timed tokens
     if (batch == 1) {
@@ -343,7 +350,7 @@ int bench_infer(int argc, char** argv, bool decode) {
       }
       model.forward(segs, batch_logits.data());
     }
-  });
+  }, decode && probe.has_value());
   // The same sequences one after another (batch > 1): the baseline that batching is measured against.
   double seq_tps = 0;
   if (decode && batch > 1) {
@@ -351,10 +358,9 @@ int bench_infer(int argc, char** argv, bool decode) {
       for (int64_t b = 0; b < batch; ++b)
         for (int64_t i = 0; i < tokens; ++i)
           model.forward(&ids[size_t(b * tokens + i)], 1, seq_cache(b), logits.data(), true);
-    });
+    }, false);
     seq_tps = double(batch * tokens) / mean(st);
   }
-  if (probe_mb > 0) probe_after = measure_read_bandwidth(size_t(probe_mb) << 20);
   const double secs = mean(times);
   const double tps = double(tokens * batch) / secs;
   const double best_tps = double(tokens * batch) / *std::min_element(times.begin(), times.end());
@@ -403,17 +409,22 @@ int bench_infer(int argc, char** argv, bool decode) {
     for (auto s : {"MB/token", "GB/s"}) head.push_back(s);
     row.push_back(fmt("%.2f", per_token / 1e6));
     row.push_back(fmt("%.2f", per_token * tps / 1e9));
-    if (probe_mb > 0) {
-      // The faster of the two probes: the ratio is not flattered by a probe taken in a slow minute.
-      const double read = std::max(probe_before.best_gb_per_s, probe_after.best_gb_per_s);
+    if (!probes.empty()) {
+      // Repetition i against the faster of the probes just before and just after it (a slow probe never
+      // flatters the ratio); the median over the repetitions is the figure.
+      std::vector<double> reads, fractions;
+      for (const ReadBandwidth& p : probes) reads.push_back(p.best_gb_per_s);
+      for (size_t i = 0; i < times.size(); ++i)
+        fractions.push_back(per_token * double(tokens * batch) / times[i] / 1e9 / std::max(reads[i], reads[i + 1]));
+      const double read = median(reads), fraction = median(fractions);
       j["read_gb_per_s"] = read;
-      j["read_gb_per_s_before"] = probe_before.best_gb_per_s;
-      j["read_gb_per_s_after"] = probe_after.best_gb_per_s;
-      j["read_probe_bytes"] = double(probe_before.bytes);
-      j["fraction_of_read_bandwidth"] = per_token * tps / 1e9 / read;
+      j["read_gb_per_s_probes"] = reads;
+      j["read_probe_bytes"] = double(probes[0].bytes);
+      j["fraction_of_read_bandwidth"] = fraction;
+      j["fraction_of_read_bandwidth_reps"] = fractions;
       for (auto s2 : {"read GB/s", "of read"}) head.push_back(s2);
       row.push_back(fmt("%.2f", read));
-      row.push_back(fmt("%.2f", per_token * tps / 1e9 / read));
+      row.push_back(fmt("%.2f", fraction));
     }
     if (batch > 1) {
       j["sequential_tokens_per_s"] = seq_tps;

@@ -81,6 +81,20 @@ TEST(Bench, DecodeJsonBytesPerToken) {
     EXPECT_DOUBLE_EQ(j["bytes_per_token"].get<double>(), weight_bytes(4) + kv_and_state_bytes(40, 3)) << fill;
     EXPECT_DOUBLE_EQ(j["cache_bytes_used"].get<double>(), 43.0 * 2 * 16 * 4 + 3 * (2 * 8 * 16 + 3 * 64) * 4);
   }
+  // The read probe before every timed repetition and after the last; each repetition's ratio against the faster
+  // probe beside it, the median of those the figure.
+  auto j = run_json("decode --config " + (d / "c.json") + " --tokens 2 --reps 3 --threads 1 --read-probe-mb 4 --json");
+  ASSERT_TRUE(j.is_object());
+  const auto probes = j["read_gb_per_s_probes"].get<std::vector<double>>();
+  const auto fractions = j["fraction_of_read_bandwidth_reps"].get<std::vector<double>>();
+  ASSERT_EQ(probes.size(), 4u);
+  ASSERT_EQ(fractions.size(), 3u);
+  for (double p : probes) EXPECT_GT(p, 0);
+  std::vector<double> sorted = fractions;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_DOUBLE_EQ(j["fraction_of_read_bandwidth"].get<double>(), sorted[1]);
+  for (double f : fractions) EXPECT_GT(f, 0);
+  EXPECT_EQ(j["read_probe_bytes"].get<double>(), double(4 << 20));  // whole 2 MiB pages
 }
 
 TEST(Bench, PrefillAndRunConfig) {
