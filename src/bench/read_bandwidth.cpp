@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include <sys/mman.h>
@@ -87,7 +86,5 @@ ReadBandwidth ReadProbe::measure(int passes) {
   std::sort(gbs.begin(), gbs.end());
   return ReadBandwidth{gbs.back(), gbs[gbs.size() / 2], n * sizeof(float)};
 }
-
-ReadBandwidth measure_read_bandwidth(size_t bytes, int passes) { return ReadProbe(bytes).measure(passes); }
 
 }  // namespace hyb

@@ -28,7 +28,4 @@ class ReadProbe {
   size_t n_ = 0;  // floats
 };
 
-// One fresh probe, measured once.
-ReadBandwidth measure_read_bandwidth(size_t bytes, int passes = 5);
-
 }  // namespace hyb

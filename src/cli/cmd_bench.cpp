@@ -350,7 +350,7 @@ int bench_infer(int argc, char** argv, bool decode) {
       }
       model.forward(segs, batch_logits.data());
     }
-  }, decode && probe.has_value());
+  }, probe.has_value());  // only decode has the option
   // The same sequences one after another (batch > 1): the baseline that batching is measured against.
   double seq_tps = 0;
   if (decode && batch > 1) {
