@@ -117,6 +117,10 @@ void Scheduler::finish(Seq& s, const char* reason) {
   }
 }
 
+namespace {
+constexpr int64_t kReserveAhead = 256;  // generated tokens a new sequence's K/V has room for before it first grows
+}  // namespace
+
 bool Scheduler::admit() {
   bool any = false;
   while (int(running_.size()) < opt_.parallel) {
@@ -156,7 +160,10 @@ bool Scheduler::admit() {
     s->fed = m.tokens;
     s->cached_logits = std::move(m.logits);
     if (m.tokens == 0) cache.reset();
-    cache.reserve(s->prompt_len + s->max_new);
+    // Room for the prompt and the first tokens; the cache then grows by doubling as tokens come. Reserving all of
+    // max_tokens up front would let one request with a huge max_tokens take gigabytes (and seconds of page
+    // faults, stalling every other sequence) for tokens it may never produce.
+    cache.reserve(s->prompt_len + std::min<int64_t>(s->max_new, kReserveAhead));
     r->prompt_tokens = s->prompt_len;
     r->cached_tokens = m.tokens;
     metrics_.prompt_tokens += s->prompt_len;

@@ -41,9 +41,13 @@ struct App {
   int64_t created = 0;
 };
 
+// Any text a response carries is made valid UTF-8 on the way out: a parse error quotes the bytes it stopped at,
+// which may be the very bytes that were invalid, and an exception from dump() would turn a 400 into a 500.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 void send_json(httplib::Response& res, int status, const json& j) {
   res.status = status;
-  res.set_content(j.dump(), "application/json");
+  res.set_content(dump(j), "application/json");
 }
 
 void send_error(httplib::Response& res, const ApiError& e) {
@@ -90,45 +94,71 @@ std::shared_ptr<RequestState> start(App& a, GenRequest q, bool chat) {
   return r;
 }
 
+// The whole response of a non-streamed request.
+json complete_body(const App& a, const RequestState& r, const std::vector<TokenOut>& got, bool chat, bool logprobs,
+                   bool want_ids) {
+  std::string text;
+  json lps = json::array(), token_ids = json::array();
+  for (auto& t : got) {
+    text += t.text;
+    if (t.id >= 0) token_ids.push_back(t.id);
+    if (logprobs && t.id >= 0) lps.push_back(logprob_entry(a, t));
+  }
+  json choice = {{"index", 0}, {"finish_reason", r.finish_reason}};
+  if (want_ids) choice["token_ids"] = token_ids;
+  if (chat) {
+    choice["message"] = {{"role", "assistant"}, {"content", text}};
+    choice["logprobs"] = logprobs ? json{{"content", lps}} : json(nullptr);
+  } else {
+    choice["text"] = text;
+    json tl = json::array();
+    json tops = json::array();
+    for (auto& e : lps) {
+      tl.push_back(e["logprob"]);
+      json m = json::object();
+      for (auto& t : e["top_logprobs"]) m[t["token"].get<std::string>()] = t["logprob"];
+      tops.push_back(m);
+    }
+    choice["logprobs"] = logprobs ? json{{"token_logprobs", tl}, {"top_logprobs", tops}} : json(nullptr);
+  }
+  return {{"id", r.id}, {"object", chat ? "chat.completion" : "text_completion"}, {"created", a.created},
+          {"model", a.opt.model_name}, {"choices", json::array({choice})}, {"usage", usage_json(r)}};
+}
+
 void handle_generate(App& a, const httplib::Request& req, httplib::Response& res, bool chat) {
   const json body = parse_body(req.body);
   GenRequest q = chat ? parse_chat_request(body, a.pctx) : parse_completion_request(body, a.pctx);
   const bool stream = q.stream, include_usage = q.include_usage, logprobs = q.logprobs, want_ids = q.return_token_ids;
   auto r = start(a, std::move(q), chat);
-  const std::string object = chat ? "chat.completion" : "text_completion";
   const std::string model = a.opt.model_name;
 
   if (!stream) {
-    std::vector<TokenOut> got;
-    while (!drain(*r, got, std::chrono::milliseconds(500))) {}
-    std::string text;
-    json lps = json::array(), token_ids = json::array();
-    for (auto& t : got) {
-      text += t.text;
-      if (t.id >= 0) token_ids.push_back(t.id);
-      if (logprobs && t.id >= 0) lps.push_back(logprob_entry(a, t));
-    }
-    json choice = {{"index", 0}, {"finish_reason", r->finish_reason}};
-    if (want_ids) choice["token_ids"] = token_ids;
-    if (chat) {
-      choice["message"] = {{"role", "assistant"}, {"content", text}};
-      choice["logprobs"] = logprobs ? json{{"content", lps}} : json(nullptr);
-    } else {
-      choice["text"] = text;
-      json tl = json::array();
-      json tops = json::array();
-      for (auto& e : lps) {
-        tl.push_back(e["logprob"]);
-        json m = json::object();
-        for (auto& t : e["top_logprobs"]) m[t["token"].get<std::string>()] = t["logprob"];
-        tops.push_back(m);
-      }
-      choice["logprobs"] = logprobs ? json{{"token_logprobs", tl}, {"top_logprobs", tops}} : json(nullptr);
-    }
-    send_json(res, 200,
-              {{"id", r->id}, {"object", object}, {"created", a.created}, {"model", model},
-               {"choices", json::array({choice})}, {"usage", usage_json(*r)}});
-    a.metrics.count_request(200);
+    // One JSON body, sent when the request is done. Until then a newline goes out every second (JSON allows
+    // whitespace before a value): writing is the only way this HTTP library shows that a client has gone, and a
+    // client that gave up must free its slot now, not after max_tokens more tokens.
+    auto got = std::make_shared<std::vector<TokenOut>>();
+    auto finished = std::make_shared<bool>(false);
+    res.set_chunked_content_provider(
+        "application/json",
+        [=, &a](size_t, httplib::DataSink& sink) {
+          const auto beat = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+          bool done = false;
+          while (!(done = drain(*r, *got, std::chrono::milliseconds(100))) && std::chrono::steady_clock::now() < beat) {}
+          if (!done) {
+            if (sink.write("\n", 1)) return true;
+            r->cancelled = true;
+            return false;
+          }
+          const std::string body = dump(complete_body(a, *r, *got, chat, logprobs, want_ids));
+          if (!sink.write(body.data(), body.size())) return false;
+          *finished = true;
+          sink.done();
+          a.metrics.count_request(200);
+          return true;
+        },
+        [=](bool success) {
+          if (!success || !*finished) r->cancelled = true;
+        });
     return;
   }
 
@@ -138,7 +168,7 @@ void handle_generate(App& a, const httplib::Request& req, httplib::Response& res
     json j = {{"id", r->id}, {"object", chunk_object}, {"created", a.created}, {"model", model}};
     j["choices"] = choice_or_null.is_null() ? json::array() : json::array({choice_or_null});
     if (usage) j["usage"] = *usage;
-    return "data: " + j.dump() + "\n\n";
+    return "data: " + dump(j) + "\n\n";
   };
   res.set_header("Cache-Control", "no-cache");
   auto sent_role = std::make_shared<bool>(false);
@@ -240,6 +270,14 @@ int run_server(const ServeOptions& o) {
         res.set_header("Connection", "close");
         return httplib::Server::HandlerResponse::Handled;
       }
+    }
+    // Every body here is JSON whatever its Content-Type says, and `curl -d` says form data: the cpp-httplib that
+    // Debian ships parses a form body itself and refuses one over 8 KiB (a 413 for a long prompt), with the limit
+    // compiled into the library. Relabelled before the body is read, a form body reaches our JSON parser instead.
+    if (req.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {
+      auto& headers = const_cast<httplib::Request&>(req).headers;  // the library's own non-const Request
+      headers.erase("Content-Type");
+      headers.emplace("Content-Type", "application/json");
     }
     if (!a.opt.api_key.empty()) {
       const std::string want = "Bearer " + a.opt.api_key;

@@ -28,7 +28,14 @@ start a --parallel 8; URL_A=$(cat "$W/a.url")
 start b --parallel 8 --cache-mb 0; URL_B=$(cat "$W/b.url")
 start c --api-key sekret; URL_C=$(cat "$W/c.url")
 start d --parallel 1 --max-queue 0; URL_D=$(cat "$W/d.url")
-[ ${#pids[@]} -eq 4 ] || { echo "expected 4 server processes, have ${#pids[@]}"; exit 1; }
+# The same weights with a 64k context, so that a request can run long enough to be walked away from.
+cp -r "$W/model" "$W/model-long"
+sed -i 's/"max_position_embeddings": *[0-9]*/"max_position_embeddings": 65536/' "$W/model-long/config.json"
+"$BIN" serve -m "$W/model-long" --port 0 --threads 1 --parallel 1 --max-queue 0 >"$W/e.out" 2>"$W/e.err" &
+pids+=($!)
+server_url "$W/e.out" > "$W/e.url" || { echo "server e did not start"; cat "$W/e.err"; exit 1; }
+URL_E=$(cat "$W/e.url")
+[ ${#pids[@]} -eq 5 ] || { echo "expected 5 server processes, have ${#pids[@]}"; exit 1; }
 
 # Greedy references from the CLI, same prompts as the client test uses.
 PROMPT_SHORT="The quick brown fox"
@@ -55,6 +62,27 @@ else
   echo "10 GB Content-Length: 413 in $ms ms"
 fi
 curl -sf -m 10 "$URL_A/health" >/dev/null || { echo "server stopped answering after the 10 GB request"; rc=1; }
+
+# Bodies as curl -d sends them (form-encoded Content-Type) above the 8 KiB the HTTP library allows form data are
+# still JSON to us; raw invalid UTF-8 is a 400 naming the cause, not a 500.
+pad=$(printf '%*s' 9000 '')
+code=$(curl -s -m 30 -o "$W/form.json" -w '%{http_code}' "$URL_A/v1/completions" -d "{\"prompt\": \"hi\", \"max_tokens\": 2 $pad}")
+[ "$code" = 200 ] && grep -q '"text_completion"' "$W/form.json" || { echo "9 KB form-encoded body: HTTP $code"; rc=1; }
+code=$(curl -s -m 30 -o "$W/utf8.json" -w '%{http_code}' "$URL_A/v1/completions" --data-binary $'{"prompt": "\xff\xfe", "max_tokens": 2}')
+[ "$code" = 400 ] && grep -q 'UTF-8' "$W/utf8.json" || { echo "invalid UTF-8 body: HTTP $code $(cat "$W/utf8.json")"; rc=1; }
+echo "9 KB form-encoded body: 200; invalid UTF-8: 400"
+
+# A non-streamed client that gives up frees its slot within ~2 s (the server writes a newline each second while
+# it waits, which shows the client is gone): the one-slot, no-queue server e takes the next request (a 429 if the
+# abandoned one were still running toward its 60,000 tokens).
+curl -s -m 2 -o /dev/null "$URL_E/v1/completions" -d '{"prompt": "hi", "max_tokens": 60000, "ignore_eos": true}' || true
+sleep 3
+code=$(curl -s -m 30 -o "$W/after.json" -w '%{http_code}' "$URL_E/v1/completions" -d '{"prompt": "hi", "max_tokens": 2}')
+if [ "$code" = 200 ] && grep -q "| cancelled" "$W/e.err"; then
+  echo "non-streamed client gone after 2 s: cancelled, slot free for the next request"
+else
+  echo "non-streamed client gone: next request HTTP $code (want 200); server log:"; cat "$W/e.err"; rc=1
+fi
 
 # SIGTERM: every server stops and exits 0.
 for p in "${pids[@]}"; do kill -TERM "$p"; done
