@@ -53,8 +53,8 @@ void add_common(CLI::App& app, Common& c, int reps, int warmup, const char* reps
   add_threads(app, c.threads);
   app.add_option(reps_flag, c.reps, std::string("Timed repetitions") + reps_what)
       ->default_val(reps)
-      ->check(CLI::PositiveNumber);
-  app.add_option("--warmup", c.warmup, "Untimed repetitions first")->default_val(warmup)->check(CLI::NonNegativeNumber);
+      ->check(Positive);
+  app.add_option("--warmup", c.warmup, "Untimed repetitions first")->default_val(warmup)->check(NonNegative);
   app.add_flag("--json", c.json, "Print one JSON object instead of a table");
   app.add_option("--seed", c.seed, "Seed of the random weights and inputs")->default_val(1);
 }
@@ -115,8 +115,8 @@ int bench_train(int argc, char** argv) {
   app.add_option("-c,--config", config, "HF config.json or run config (RUN.json)")->required();
   app.add_option("--vocab", vocab, "Vocabulary size for run configs (they normally take it from the tokenizer)")
       ->default_val(vocab)
-      ->check(CLI::PositiveNumber);
-  app.add_option("-b,--batch", B, "Sequences per step")->default_val(B)->check(CLI::PositiveNumber);
+      ->check(Positive);
+  app.add_option("-b,--batch", B, "Sequences per step")->default_val(B)->check(Positive);
   app.add_option("--seq", T, "Tokens per sequence")->default_val(T)->check(CLI::Range(int64_t(2), int64_t(1) << 20));
   app.add_option("--precision", precision,
                  "Products of the linear layers and the lm_head: f32, bf16 (mixed precision, as `precision` in a "
@@ -126,7 +126,7 @@ int bench_train(int argc, char** argv) {
   app.add_option("--peak-gflops", peak_doc, "Documented FP32 peak (default 117 GFLOP/s per thread; BF16 twice that)");
   app.add_option("--peak-n", peak_n, "Size of the GEMM that measures the peak (0 = skip)")
       ->default_val(peak_n)
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative);
   add_common(app, c, 3, 1, " (training steps)", "--steps,--reps");
   c.compute.add(app, "fast");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
@@ -231,12 +231,12 @@ int bench_infer(int argc, char** argv, bool decode) {
   auto* oc = app.add_option("-c,--config", config, "Random weights of this HF config.json or run config (in memory)");
   auto* om = app.add_option("-m,--model", model_dir, "A checkpoint directory instead");
   oc->excludes(om);
-  app.add_option("--vocab", vocab, "Vocabulary size for run configs")->default_val(vocab)->check(CLI::PositiveNumber);
+  app.add_option("--vocab", vocab, "Vocabulary size for run configs")->default_val(vocab)->check(Positive);
   app.add_option("--dtype", dtype, "Weight matrices: f32 | bf16 | int8 | q4")->default_val(dtype);
-  app.add_option("--context", context, "Tokens already in the cache")->default_val(0)->check(CLI::NonNegativeNumber);
+  app.add_option("--context", context, "Tokens already in the cache")->default_val(0)->check(NonNegative);
   app.add_option("--tokens", tokens, decode ? "Decode steps timed" : "Tokens in the timed forward")
       ->default_val(tokens)
-      ->check(CLI::PositiveNumber);
+      ->check(Positive);
   app.add_option("--fill", fill,
                  "How the context gets into the cache: prefill (run it) or random (random K/V and GDN states); "
                  "auto = prefill up to 2048 tokens, else random")
@@ -244,7 +244,7 @@ int bench_infer(int argc, char** argv, bool decode) {
       ->check(CLI::IsMember({"auto", "prefill", "random"}));
   app.add_option("--ubatch", ubatch, "Tokens per forward call when prefilling")
       ->default_val(ubatch)
-      ->check(CLI::PositiveNumber);
+      ->check(Positive);
   if (decode)
     app.add_option("--batch", batch,
                    "Sequences decoded together, one token each per step in one batched forward; above 1 the same "
@@ -472,12 +472,12 @@ int bench_gdn(int argc, char** argv) {
   int64_t H = 32, Hk = 0, dk = 128, dv = 128, chunk = 64;
   bool no_backward = false;
   app.add_option("--T", Ts, "Sequence lengths, comma-separated")->default_val(Ts);
-  app.add_option("--heads", H, "Value heads")->default_val(H)->check(CLI::PositiveNumber);
+  app.add_option("--heads", H, "Value heads")->default_val(H)->check(Positive);
   app.add_option("--key-heads", Hk, "Key heads (0 = --heads; must divide it)")->default_val(0)
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--dk", dk, "Key head dim")->default_val(dk)->check(CLI::PositiveNumber);
-  app.add_option("--dv", dv, "Value head dim")->default_val(dv)->check(CLI::PositiveNumber);
-  app.add_option("--chunk", chunk, "Chunk length of the chunked form")->default_val(chunk)->check(CLI::PositiveNumber);
+      ->check(NonNegative);
+  app.add_option("--dk", dk, "Key head dim")->default_val(dk)->check(Positive);
+  app.add_option("--dv", dv, "Value head dim")->default_val(dv)->check(Positive);
+  app.add_option("--chunk", chunk, "Chunk length of the chunked form")->default_val(chunk)->check(Positive);
   app.add_flag("--no-backward", no_backward, "Skip the backward");
   bool no_bf16 = false;
   app.add_flag("--no-bf16", no_bf16,
@@ -485,7 +485,7 @@ int bench_gdn(int argc, char** argv) {
                "|bf16 - f32| over max |f32| of the output and final state; skipped anyway without AVX512-BF16)");
   int64_t peak_n = 2048;
   app.add_option("--peak-n", peak_n, "Size of the SGEMM whose rate the kernels are compared with (0 = skip)")
-      ->default_val(peak_n)->check(CLI::NonNegativeNumber);
+      ->default_val(peak_n)->check(NonNegative);
   add_common(app, c, 3, 1, " (best is reported)");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   if (Hk == 0) Hk = H;
@@ -633,12 +633,12 @@ int bench_serve(int argc, char** argv) {
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   app.add_flag("--chat", o.chat, "Chat endpoint with word prompts (--shared-prefix words become the system message)");
   app.add_option("--vocab", o.vocab, "Prompt ids are drawn from [0, vocab)")->default_val(o.vocab)
-      ->check(CLI::PositiveNumber);
+      ->check(Positive);
   app.add_option("--api-key", o.api_key, "Bearer key for a server started with --api-key");
   app.add_option("--model", o.model, "Model name to send (default: none)");
   app.add_option("--seed", o.seed, "Prompt seed")->default_val(o.seed);
   app.add_option("--timeout", o.timeout_s, "Seconds per concurrency level before it stops")->default_val(o.timeout_s)
-      ->check(CLI::PositiveNumber);
+      ->check(Positive);
   app.add_flag("--json", json_out, "One JSON object instead of the table");
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   o.concurrency = parse_list(conc, "--concurrency");

@@ -351,11 +351,11 @@ int run_eval(int argc, char** argv) {
   app.add_option("--shards", shards, "Prepared or synthetic data directory");
   app.add_option("--split", split, "Split of --shards")->default_val("val")->check(CLI::IsMember({"train", "val"}));
   app.add_option("--seq", po.seq, "Perplexity window: inputs per forward")->default_val(po.seq)
-      ->check(CLI::PositiveNumber);
+      ->check(Positive);
   app.add_option("--stride", po.stride, "Window step (0 = --seq: disjoint windows; smaller = more context)")
-      ->default_val(0)->check(CLI::NonNegativeNumber);
+      ->default_val(0)->check(NonNegative);
   app.add_option("--max-tokens", po.max_tokens, "Stop after this many scored tokens (0 = all)")->default_val(0)
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative);
   add_synth_options(app, spec, task, answer, true);
   McArgs mc;
   app.add_option("--data", mc.data, "--task mc: items, JSONL: {\"question\" or \"context\", \"choices\", \"answer\"} or "
@@ -363,7 +363,7 @@ int run_eval(int argc, char** argv) {
   app.add_option("--format", mc.format, "--task mc: rc (cloze: each choice's likelihood as a continuation) or mc "
                  "(choices listed with letters, the letter scored)")->default_val("rc")->check(CLI::IsMember({"rc", "mc"}));
   app.add_option("--shots", mc.opt.shots, "--task mc: solved examples before each item, drawn from --dev (or held "
-                 "out of --data)")->default_val(0)->check(CLI::NonNegativeNumber);
+                 "out of --data)")->default_val(0)->check(NonNegative);
   app.add_option("--dev", mc.dev, "--task mc: items to draw the shots from");
   app.add_option("--shot-seed", mc.opt.seed, "--task mc: seed of the shot draw")->default_val(mc.opt.seed);
   app.add_option("--per-item", mc.per_item, "--task mc: write every item's choice scores and predictions (JSONL)");
@@ -385,12 +385,12 @@ int run_eval(int argc, char** argv) {
   app.add_option("--bench-dir", bench_dir, "--suite default: where scripts/build-mc-benchmarks.py wrote the tasks")
       ->default_val(bench_dir);
   app.add_option("--pack", mc.opt.pack, "--task mc: tokens per forward pass (sequences packed)")
-      ->default_val(mc.opt.pack)->check(CLI::NonNegativeNumber);
+      ->default_val(mc.opt.pack)->check(NonNegative);
   app.add_option("--examples", examples, "--task: examples to generate (ruler: per task and length, default 20)")->default_val(examples)
-      ->check(CLI::PositiveNumber);
+      ->check(Positive);
   app.add_option("--seed", seed, "--task: seed of the generated examples (training data used 0)")->default_val(1);
   app.add_option("--bucket", bucket, "Accuracy per range of this many positions (0 = 1/8 of the longest example)")
-      ->default_val(0)->check(CLI::NonNegativeNumber);
+      ->default_val(0)->check(NonNegative);
   add_weight_dtype(app, dtype, "f32");
   app.add_flag("--json", json, "Print one JSON object instead of text");
   add_threads(app, threads);

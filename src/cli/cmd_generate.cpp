@@ -62,10 +62,10 @@ int run_generate(int argc, char** argv) {
                  "directory when it has tokenizer.json)");
   app.add_flag("--chat", chat, "Wrap --prompt as a user turn in the chat template and stop at <|im_end|>")->needs(o_prompt);
   app.add_flag("--print-ids", print_ids, "Print token ids even when a tokenizer is available");
-  app.add_option("-n,--max-tokens", max_tokens, "Tokens to generate")->default_val(64)->check(CLI::NonNegativeNumber);
+  app.add_option("-n,--max-tokens", max_tokens, "Tokens to generate")->default_val(64)->check(NonNegative);
   app.add_option("--temperature", so.temperature, "Sampling temperature (0 = greedy)")->default_val(0.0)
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--top-k", so.top_k, "Keep the k most likely tokens (0 = off)")->default_val(0)->check(CLI::NonNegativeNumber);
+      ->check(NonNegative);
+  app.add_option("--top-k", so.top_k, "Keep the k most likely tokens (0 = off)")->default_val(0)->check(NonNegative);
   app.add_option("--top-p", so.top_p, "Nucleus sampling mass (1 = off)")->default_val(1.0)->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", so.seed, "Sampling seed")->default_val(0);
   app.add_option("--max-context", max_context, "Refuse prompts longer than this (default: max_position_embeddings)");

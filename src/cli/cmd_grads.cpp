@@ -31,19 +31,19 @@ int run_grads(int argc, char** argv) {
   o_sft->excludes(o_dpo);
   app.add_option("-o,--out", out, "Output .safetensors with one F32 gradient per checkpoint tensor")->required();
   app.add_option("--z-loss", z_loss, "With --ids: add z_loss · mean(logsumexp²) to the loss")
-      ->default_val(0.0)->check(CLI::NonNegativeNumber);
+      ->default_val(0.0)->check(NonNegative);
   app.add_option("--pack", pack, "With --sft/--dpo: pack rows into forward passes of at most T tokens (each row "
                  "still its own sequence; DPO pairs stay together) and accumulate; 0 = all rows in one pass, 1 = one "
                  "row (pair) per pass")
-      ->default_val(0)->check(CLI::NonNegativeNumber);
+      ->default_val(0)->check(NonNegative);
   app.add_option("--ref", ref_dir, "With --dpo: the reference model (dpo, dpo_norm)");
   app.add_option("--loss", loss_name, "With --dpo: dpo | dpo_norm | simpo")->default_val(loss_name)
       ->check(CLI::IsMember({"dpo", "dpo_norm", "simpo"}));
-  app.add_option("--beta", pc.beta, "With --dpo: β")->default_val(pc.beta)->check(CLI::PositiveNumber);
+  app.add_option("--beta", pc.beta, "With --dpo: β")->default_val(pc.beta)->check(Positive);
   app.add_option("--label-smoothing", pc.label_smoothing, "With --dpo: ε")->default_val(0.0)
       ->check(CLI::Range(0.0, 0.5));
   app.add_option("--gamma-ratio", pc.gamma_ratio, "With --loss simpo: γ/β")->default_val(pc.gamma_ratio)
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative);
   pa.add(app);
   RunFlags run;
   run.add(app, "exact", /*with_gdn=*/false);

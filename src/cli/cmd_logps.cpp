@@ -40,7 +40,7 @@ int run_logps(int argc, char** argv) {
   app.add_option("--data", data, "JSONL rows (SFT or preference; the kind is read from the first row)")->required();
   app.add_option("-o,--out", out, "Output JSONL, one line per kept row")->required();
   app.add_option("--pack", pack, "Tokens per forward pass (rows packed, each its own sequence; 0 = all rows in "
-                 "one pass)")->default_val(pack)->check(CLI::NonNegativeNumber);
+                 "one pass)")->default_val(pack)->check(NonNegative);
   pa.add(app);
   RunFlags run;
   run.add(app, "exact");

@@ -27,7 +27,7 @@ int run_posttrain(int argc, char** argv, PostTrainKind kind) {
         "JSONL data (overrides \"data\")");
   app.add_option("--init-from", init_from, "Checkpoint to start from (overrides \"init_from\")");
   app.add_option("--epochs", epochs, "Epochs (overrides \"epochs\"; steps = epochs x ceil(rows / batch))")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   RunConfig rc = f.load();
   if (!init_from.empty()) rc.init_from = init_from;

@@ -28,7 +28,7 @@ int run_prepare(int argc, char** argv) {
   app.add_option("--documents", docs, "What a document is: paragraphs (blank-line separated) or files")
       ->default_val("paragraphs")->check(CLI::IsMember({"paragraphs", "files"}));
   app.add_option("--shard-tokens", o.shard_tokens, "Tokens per shard file")->default_val(int64_t(1) << 26)
-      ->check(CLI::PositiveNumber);
+      ->check(Positive);
   add_threads(app, threads);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   set_threads(threads);

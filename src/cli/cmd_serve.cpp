@@ -21,9 +21,9 @@ int run_serve(int argc, char** argv) {
       ->check(CLI::Range(0, 100000));
   app.add_option("--api-key", o.api_key, "Require 'Authorization: Bearer KEY' (except on /health)");
   app.add_option("--cache-mb", o.cache_mb, "Prefix-cache budget in MiB (0 = off)")->default_val(o.cache_mb)
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative);
   app.add_option("--max-context", o.max_context, "Context limit in tokens (default: max_position_embeddings)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative);
   app.add_option("--name", o.model_name, "Model name in the API (default: the directory name)");
   add_weight_dtype(app, o.dtype, "auto");
   app.add_flag("--mmap", o.mmap,

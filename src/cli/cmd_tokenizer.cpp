@@ -76,7 +76,7 @@ int run_train(int argc, char** argv) {
   app.add_option("--input", inputs, "Training text files (UTF-8)")->required()->expected(1, -1);
   app.add_option("--out", out, "Output directory")->required();
   app.add_option("--min-frequency", opt.min_frequency, "Never merge pairs seen fewer times")->default_val(2)
-      ->check(CLI::PositiveNumber);
+      ->check(Positive);
   add_threads(app, threads);
   if (int rc = parse(app, argc, argv); rc >= 0) return rc;
   set_threads(threads);

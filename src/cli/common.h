@@ -12,6 +12,21 @@
 
 namespace hyb::cli {
 
+// Lower bounds for numeric flags. CLI11's own NonNegativeNumber and PositiveNumber are ranges up to DBL_MAX and
+// print all 309 digits of it when they refuse a value.
+inline CLI::Validator at_least(double lo, bool strict, const char* name) {
+  return CLI::Validator(
+      [=](std::string& in) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(in, v) || v != v) return "Value " + in + " is not a number";
+        if (strict ? v > lo : v >= lo) return {};
+        return "Value " + in + (strict ? " must be > " : " must be >= ") + CLI::detail::to_string(lo);
+      },
+      name);
+}
+inline const CLI::Validator NonNegative = at_least(0, false, "NONNEGATIVE");
+inline const CLI::Validator Positive = at_least(0, true, "POSITIVE");
+
 // Parses; returns -1 to continue, else the exit code (0 after --help, 2 after a bad flag).
 inline int parse(CLI::App& app, int argc, char** argv) {
   try {
@@ -77,7 +92,7 @@ inline void add_kv_dtype(CLI::App& app, std::string& kv) {
 }
 
 inline void add_threads(CLI::App& app, int& threads) {
-  app.add_option("-t,--threads", threads, "Threads (0 = all cores)")->default_val(0)->check(CLI::NonNegativeNumber);
+  app.add_option("-t,--threads", threads, "Threads (0 = all cores)")->default_val(0)->check(NonNegative);
 }
 
 // How a checkpoint's weights get into memory: mapped from the files, or copied into anonymous memory (huge pages,

@@ -24,20 +24,20 @@ struct TrainFlags {
     app.add_option("-o,--out", out, "Output directory (overrides \"out\")");
     app.add_option("--data", data, data_help);
     app.add_option("--steps", steps, "Planned steps; the LR schedule spans them (overrides \"steps\")")
-        ->check(CLI::PositiveNumber);
+        ->check(Positive);
     app.add_option("--until", until, "Stop (and checkpoint) after this step, keeping the schedule of --steps")
-        ->check(CLI::PositiveNumber);
+        ->check(Positive);
     app.add_flag("--resume", resume, "Continue from OUT/checkpoint (the run config must match it)");
     app.add_flag("-q,--quiet", quiet, "No progress output");
     app.add_option("-t,--threads", threads,
                    "Threads per process (0 = all cores, divided among the ranks on a host under mpirun; overrides "
                    "\"threads\")")
-        ->check(CLI::NonNegativeNumber);
+        ->check(NonNegative);
     app.add_option("--grad-accum", grad_accum,
                    "Micro-batches per rank and step: the batch is split into ranks x A equal micro-batches whose "
                    "gradients are summed (the same rows per step whatever the split; under mpirun -np N each rank "
                    "takes A of them)")
-        ->check(CLI::PositiveNumber);
+        ->check(Positive);
     app.add_option("--precision", precision,
                    "Products of the linear layers and the lm_head (overrides \"precision\"; default f32): f32, or "
                    "bf16 = mixed precision, operands rounded to bf16 with f32 accumulation (AVX512-BF16 where the "

@@ -125,6 +125,12 @@ TEST_F(CliErrors, BadFlags) {
   expect_error(logits_cmd() + " --dtype int3", "--dtype");
   expect_error("generate -m " + model_ + " --prompt-ids 1,2,x", "--prompt-ids");
   expect_error("frobnicate", "unknown command");
+  // Lower bounds say so in a few words (CLI11's own checks print DBL_MAX's 309 digits).
+  const RunResult neg = run(hybrid_bin() + " generate -m " + model_ + " --prompt-ids 1 --max-tokens -3");
+  expect_one_line_error(neg, "--max-tokens: Value -3 must be >= 0", "--max-tokens -3");
+  EXPECT_LT(neg.out.size(), 120u) << neg.out;
+  expect_error("generate -m " + model_ + " --prompt-ids 1 --temperature nan", "Value nan is not a number");
+  expect_error("bench decode --config x --tokens 0", "Value 0 must be > 0");
 }
 
 TEST_F(CliErrors, MissingModelDir) { expect_error("info -m " + (dir_ / "nope"), "nope"); }
