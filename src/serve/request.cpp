@@ -85,6 +85,35 @@ void common(const json& b, const ParseContext& ctx, GenRequest& r) {
     for (const auto& x : r.stop)
       if (x.empty()) throw bad("stop", "'stop' sequences must not be empty");
   }
+  // Accepted and ignored, these would be silently wrong; refused by name instead.
+  if (b.contains("response_format") && !b["response_format"].is_null()) {
+    const json& f = b["response_format"];
+    if (!f.is_object() || f.value("type", "") != "text")
+      throw bad("response_format", "only 'response_format' {\"type\": \"text\"} is supported (no constrained JSON output)");
+  }
+  for (const char* k : {"tools", "functions"})
+    if (b.contains(k) && !b[k].is_null() && !(b[k].is_array() && b[k].empty()))
+      throw bad(k, std::string("'") + k + "' (tool calling) is not supported");
+  if (b.contains("tool_choice") && !b["tool_choice"].is_null() && b["tool_choice"] != "none" && b["tool_choice"] != "auto")
+    throw bad("tool_choice", "'tool_choice' can only be \"none\" or \"auto\" (tool calling is not supported)");
+  if (integer(b, "best_of", 1, 128, 1) != 1) throw bad("best_of", "only best_of = 1 is supported");
+  if (b.contains("suffix") && !b["suffix"].is_null() && !(b["suffix"].is_string() && b["suffix"].get_ref<const std::string&>().empty()))
+    throw bad("suffix", "'suffix' (insertion) is not supported");
+  if (b.contains("logit_bias") && !b["logit_bias"].is_null()) {
+    const json& lb = b["logit_bias"];
+    if (!lb.is_object()) throw bad("logit_bias", "'logit_bias' must be an object of token id -> bias");
+    if (lb.size() > 1024) throw bad("logit_bias", "'logit_bias' takes at most 1024 tokens");
+    for (auto it = lb.begin(); it != lb.end(); ++it) {
+      const std::string& key = it.key();
+      int64_t id = -1;
+      if (!key.empty() && key.size() <= 10 && key.find_first_not_of("0123456789") == std::string::npos) id = std::stoll(key);
+      if (id < 0 || id >= ctx.vocab_size)
+        throw bad("logit_bias", "'logit_bias' key '" + key + "' is not a token id in [0, " + std::to_string(ctx.vocab_size) + ")");
+      if (!it.value().is_number() || !(it.value().get<double>() >= -100 && it.value().get<double>() <= 100))
+        throw bad("logit_bias", "'logit_bias' values must be numbers in [-100, 100]");
+      r.logit_bias.emplace_back(int32_t(id), it.value().get<float>());
+    }
+  }
   r.ignore_eos = boolean(b, "ignore_eos", false);
   r.return_token_ids = boolean(b, "return_token_ids", false);
   // Both names of the output limit; max_completion_tokens wins when both are given.
@@ -153,6 +182,8 @@ GenRequest parse_chat_request(const json& b, const ParseContext& ctx) {
     if (role == "developer") role = "system";
     if (role != "system" && role != "user" && role != "assistant" && role != "tool")
       throw bad(p + ".role", "'" + p + ".role' must be system, user, assistant or tool, got '" + role + "'");
+    if (m.contains("tool_calls") && !m["tool_calls"].is_null() && !(m["tool_calls"].is_array() && m["tool_calls"].empty()))
+      throw bad(p + ".tool_calls", "'" + p + ".tool_calls' (tool calling) is not supported");
     std::string content;
     if (!m.contains("content") || m["content"].is_null()) {
       if (role != "assistant") throw bad(p + ".content", "'" + p + ".content' is required");

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@ struct GenRequest {
   int64_t max_tokens = -1;            // -1: until the context is full
   SamplerOptions sampling;
   float presence_penalty = 0.f, frequency_penalty = 0.f;
+  std::vector<std::pair<int32_t, float>> logit_bias;  // added to these tokens' logits before sampling
   std::vector<std::string> stop;      // stop strings (not included in the output)
   bool stream = false, include_usage = false;
   bool logprobs = false;

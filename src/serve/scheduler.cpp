@@ -243,9 +243,10 @@ void Scheduler::on_logits(Seq& s, const float* lg) {
   const GenRequest& q = s.r->req;
   TokenOut t;
   const float* sample_from = lg;
-  if (q.presence_penalty != 0.f || q.frequency_penalty != 0.f) {
+  if (q.presence_penalty != 0.f || q.frequency_penalty != 0.f || !q.logit_bias.empty()) {
     work_.assign(lg, lg + V);
     for (auto& [id, n] : s.counts) work_[size_t(id)] -= q.presence_penalty + q.frequency_penalty * float(n);
+    for (auto& [id, bias] : q.logit_bias) work_[size_t(id)] += bias;
     sample_from = work_.data();
   }
   t.id = s.sampler->sample(sample_from, V);

@@ -72,6 +72,23 @@ code=$(curl -s -m 30 -o "$W/utf8.json" -w '%{http_code}' "$URL_A/v1/completions"
 [ "$code" = 400 ] && grep -q 'UTF-8' "$W/utf8.json" || { echo "invalid UTF-8 body: HTTP $code $(cat "$W/utf8.json")"; rc=1; }
 echo "9 KB form-encoded body: 200; invalid UTF-8: 400"
 
+# logit_bias steers sampling (+100 on one id: every sampled token is it); what is not implemented is refused by
+# name, never accepted and ignored.
+curl -s -m 30 "$URL_A/v1/completions" -d '{"prompt": "hi", "max_tokens": 4, "temperature": 1, "seed": 5,
+  "logit_bias": {"300": 100}, "return_token_ids": true}' > "$W/bias.json"
+grep -q '"token_ids":\[300,300,300,300\]' "$W/bias.json" || { echo "logit_bias +100 on 300: $(cat "$W/bias.json")"; rc=1; }
+refused() {  # path, body, param
+  local code
+  code=$(curl -s -m 30 -o "$W/refused.json" -w '%{http_code}' "$URL_A$1" -d "$2")
+  [ "$code" = 400 ] && grep -q "\"param\":\"$3\"" "$W/refused.json" || { echo "$3: HTTP $code $(cat "$W/refused.json")"; rc=1; }
+}
+CHAT='"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2'
+refused /v1/chat/completions "{$CHAT, \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}" tools
+refused /v1/chat/completions "{$CHAT, \"response_format\": {\"type\": \"json_object\"}}" response_format
+refused /v1/completions '{"prompt": "hi", "suffix": "x"}' suffix
+refused /v1/completions '{"prompt": "hi", "logit_bias": {"x": 1}}' logit_bias
+echo "logit_bias applied; tools, response_format json, suffix, a bad logit_bias: 400"
+
 # A non-streamed client that gives up frees its slot within ~2 s (the server writes a newline each second while
 # it waits, which shows the client is gone): the one-slot, no-queue server e takes the next request (a 429 if the
 # abandoned one were still running toward its 60,000 tokens).
