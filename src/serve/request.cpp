@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/json_parse.h"
 #include "serve/api_error.h"
+#include "serve/tool_calls.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/utf8.h"
 
@@ -13,6 +14,7 @@ namespace hyb::serve {
 
 namespace {
 using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
 
 ApiError bad(const std::string& param, const std::string& msg) { return ApiError(400, msg, param); }
 
@@ -91,11 +93,8 @@ void common(const json& b, const ParseContext& ctx, GenRequest& r) {
     if (!f.is_object() || f.value("type", "") != "text")
       throw bad("response_format", "only 'response_format' {\"type\": \"text\"} is supported (no constrained JSON output)");
   }
-  for (const char* k : {"tools", "functions"})
-    if (b.contains(k) && !b[k].is_null() && !(b[k].is_array() && b[k].empty()))
-      throw bad(k, std::string("'") + k + "' (tool calling) is not supported");
-  if (b.contains("tool_choice") && !b["tool_choice"].is_null() && b["tool_choice"] != "none" && b["tool_choice"] != "auto")
-    throw bad("tool_choice", "'tool_choice' can only be \"none\" or \"auto\" (tool calling is not supported)");
+  if (b.contains("functions") && !b["functions"].is_null())
+    throw bad("functions", "'functions' (the legacy form) is not supported; send 'tools'");
   if (integer(b, "best_of", 1, 128, 1) != 1) throw bad("best_of", "only best_of = 1 is supported");
   if (b.contains("suffix") && !b["suffix"].is_null() && !(b["suffix"].is_string() && b["suffix"].get_ref<const std::string&>().empty()))
     throw bad("suffix", "'suffix' (insertion) is not supported");
@@ -165,10 +164,46 @@ std::vector<int32_t> parse_detokenize_request(const json& b, const Tokenizer& to
   return ids;
 }
 
-GenRequest parse_chat_request(const json& b, const ParseContext& ctx) {
+GenRequest parse_chat_request(const json& b, const ParseContext& ctx, std::string_view raw_body) {
   GenRequest r;
   r.chat = true;
   common(b, ctx, r);
+  // Tools and calls go into the prompt as JSON in the client's key order (the template's tojson keeps it), so they
+  // are read from the body again, order-preserving; without the raw body the keys come sorted.
+  std::optional<ojson> ordered_body;
+  auto ordered = [&]() -> const ojson& {
+    if (!ordered_body) {
+      ordered_body = raw_body.empty() ? ojson::parse(b.dump()) : ojson::parse(raw_body, nullptr, false);
+      if (ordered_body->is_discarded()) ordered_body = ojson::parse(b.dump());
+    }
+    return *ordered_body;
+  };
+  std::string tools_json;
+  std::string choice = "auto";
+  if (b.contains("tool_choice") && !b["tool_choice"].is_null()) {
+    if (!b["tool_choice"].is_string() || (b["tool_choice"] != "none" && b["tool_choice"] != "auto"))
+      throw bad("tool_choice", "'tool_choice' can be \"auto\" or \"none\" (\"required\" and named functions need "
+                               "constrained decoding, which this server does not do)");
+    choice = b["tool_choice"].get<std::string>();
+  }
+  if (b.contains("tools") && !b["tools"].is_null()) {
+    const json& t = b["tools"];
+    if (!t.is_array()) throw bad("tools", "'tools' must be an array");
+    for (size_t i = 0; i < t.size(); ++i) {
+      const std::string p = "tools[" + std::to_string(i) + "]";
+      if (!t[i].is_object() || t[i].value("type", "") != "function" || !t[i].contains("function") ||
+          !t[i]["function"].is_object())
+        throw bad(p, "'" + p + "' must be {\"type\": \"function\", \"function\": {...}}");
+      const json& f = t[i]["function"];
+      if (!f.contains("name") || !f["name"].is_string() || f["name"].get_ref<const std::string&>().empty())
+        throw bad(p + ".function.name", "'" + p + ".function.name' must be a non-empty string");
+      r.tool_names.push_back(text_field(f["name"], p + ".function.name"));
+    }
+    if (!t.empty() && choice == "auto") {
+      tools_json = python_json(ordered()["tools"]);
+      r.tools = true;
+    }
+  }
   if (!ctx.tok) throw ApiError(400, "this model has no tokenizer; use /v1/completions with token ids", "messages");
   if (!b.contains("messages") || !b["messages"].is_array() || b["messages"].empty())
     throw bad("messages", "'messages' must be a non-empty array");
@@ -182,8 +217,14 @@ GenRequest parse_chat_request(const json& b, const ParseContext& ctx) {
     if (role == "developer") role = "system";
     if (role != "system" && role != "user" && role != "assistant" && role != "tool")
       throw bad(p + ".role", "'" + p + ".role' must be system, user, assistant or tool, got '" + role + "'");
-    if (m.contains("tool_calls") && !m["tool_calls"].is_null() && !(m["tool_calls"].is_array() && m["tool_calls"].empty()))
-      throw bad(p + ".tool_calls", "'" + p + ".tool_calls' (tool calling) is not supported");
+    std::string calls;
+    if (role == "assistant" && m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+      try {
+        calls = render_tool_calls(ordered()["messages"][i]["tool_calls"], p + ".tool_calls");
+      } catch (const Error& e) {
+        throw bad(p + ".tool_calls", e.what());
+      }
+    }
     std::string content;
     if (!m.contains("content") || m["content"].is_null()) {
       if (role != "assistant") throw bad(p + ".content", "'" + p + ".content' is required");
@@ -198,13 +239,14 @@ GenRequest parse_chat_request(const json& b, const ParseContext& ctx) {
     } else {
       throw bad(p + ".content", "'" + p + ".content' must be a string or an array of text parts");
     }
-    msgs.push_back({role == "tool" ? "environment" : role, content});
+    msgs.push_back({role == "tool" ? "environment" : role, content, "", calls});
   }
   r.logprobs = boolean(b, "logprobs", false);
   r.top_logprobs = int(integer(b, "top_logprobs", 0, 20, 0));
   if (r.top_logprobs > 0 && !r.logprobs) throw bad("top_logprobs", "'top_logprobs' needs 'logprobs': true");
   ChatOptions co;
   co.eos_token = ctx.eos_token;
+  co.tools_json = tools_json;
   r.prompt = ctx.tok->encode_with_special(render_chat(msgs, co));
   // Turn boundaries: the token length of each prefix of the conversation, kept when it is an exact prefix of the
   // whole prompt (turns start with a special token, so it is). A shared system prompt or earlier turns then get

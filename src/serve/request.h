@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct GenRequest {
   // Extensions (as in vLLM / llama-server): keep generating past end-of-sequence tokens (load tests), and return
   // the generated token ids (exact multi-turn prompts for clients that work in ids).
   bool ignore_eos = false, return_token_ids = false;
+  // Chat with tools (tool_choice "auto"): the tools are in the prompt and calls in the answer become tool_calls.
+  bool tools = false;
+  std::vector<std::string> tool_names;
 };
 
 struct ParseContext {
@@ -42,7 +46,8 @@ struct ParseContext {
 };
 
 // Throws ApiError (400 for bad fields, 404 for an unknown model, context_length_exceeded for long prompts).
-GenRequest parse_chat_request(const nlohmann::json& body, const ParseContext& ctx);
+// raw_body (optional): the same body as text, read again to keep the key order of tools and tool calls.
+GenRequest parse_chat_request(const nlohmann::json& body, const ParseContext& ctx, std::string_view raw_body = {});
 GenRequest parse_completion_request(const nlohmann::json& body, const ParseContext& ctx);
 // POST /tokenize: {"content": text, "add_special" | "parse_special": bool} (llama-server's names).
 struct TokenizeRequest {

@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include "serve/request.h"
 #include "tokenizer/utf8.h"
 #include "serve/scheduler.h"
+#include "serve/tool_calls.h"
 
 namespace hyb::serve {
 
@@ -94,6 +97,23 @@ std::shared_ptr<RequestState> start(App& a, GenRequest q, bool chat) {
   return r;
 }
 
+bool blank(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isspace(uint8_t(c)); });
+}
+
+// OpenAI's tool_calls array; with `index` for stream deltas.
+json tool_calls_json(const RequestState& r, const std::vector<ToolCall>& calls, bool with_index = false) {
+  json out = json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    json c = {{"id", "call_" + r.id + "_" + std::to_string(i)},
+              {"type", "function"},
+              {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}};
+    if (with_index) c["index"] = i;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 // The whole response of a non-streamed request.
 json complete_body(const App& a, const RequestState& r, const std::vector<TokenOut>& got, bool chat, bool logprobs,
                    bool want_ids) {
@@ -106,6 +126,17 @@ json complete_body(const App& a, const RequestState& r, const std::vector<TokenO
   }
   json choice = {{"index", 0}, {"finish_reason", r.finish_reason}};
   if (want_ids) choice["token_ids"] = token_ids;
+  if (chat && r.req.tools && r.finish_reason != "cancelled") {
+    if (auto calls = parse_tool_calls(text, r.req.tool_names)) {
+      choice["message"] = {{"role", "assistant"},
+                           {"content", blank(calls->content) ? json(nullptr) : json(calls->content)},
+                           {"tool_calls", tool_calls_json(r, calls->calls)}};
+      choice["finish_reason"] = "tool_calls";
+      choice["logprobs"] = logprobs ? json{{"content", lps}} : json(nullptr);
+      return {{"id", r.id}, {"object", "chat.completion"}, {"created", a.created}, {"model", a.opt.model_name},
+              {"choices", json::array({choice})}, {"usage", usage_json(r)}};
+    }
+  }
   if (chat) {
     choice["message"] = {{"role", "assistant"}, {"content", text}};
     choice["logprobs"] = logprobs ? json{{"content", lps}} : json(nullptr);
@@ -127,7 +158,7 @@ json complete_body(const App& a, const RequestState& r, const std::vector<TokenO
 
 void handle_generate(App& a, const httplib::Request& req, httplib::Response& res, bool chat) {
   const json body = parse_body(req.body);
-  GenRequest q = chat ? parse_chat_request(body, a.pctx) : parse_completion_request(body, a.pctx);
+  GenRequest q = chat ? parse_chat_request(body, a.pctx, req.body) : parse_completion_request(body, a.pctx);
   const bool stream = q.stream, include_usage = q.include_usage, logprobs = q.logprobs, want_ids = q.return_token_ids;
   auto r = start(a, std::move(q), chat);
   const std::string model = a.opt.model_name;
@@ -173,6 +204,8 @@ void handle_generate(App& a, const httplib::Request& req, httplib::Response& res
   res.set_header("Cache-Control", "no-cache");
   auto sent_role = std::make_shared<bool>(false);
   auto finished = std::make_shared<bool>(false);
+  auto calls = std::make_shared<CallStreamHold>();
+  const bool tools = chat && r->req.tools;
   res.set_chunked_content_provider(
       "text/event-stream",
       [=, &a](size_t, httplib::DataSink& sink) {
@@ -194,6 +227,7 @@ void handle_generate(App& a, const httplib::Request& req, httplib::Response& res
         const bool done = drain(*r, got, std::chrono::milliseconds(2000));
         if (got.empty() && !done) return write(": ping\n\n");  // keeps the connection alive in long prefills
         for (auto& t : got) {
+          if (tools) t.text = calls->push(t.text);
           if (t.text.empty() && !((logprobs || want_ids) && t.id >= 0)) continue;
           json c = {{"index", 0}, {"finish_reason", nullptr}};
           if (want_ids) c["token_ids"] = t.id >= 0 ? json::array({t.id}) : json::array();
@@ -207,7 +241,22 @@ void handle_generate(App& a, const httplib::Request& req, httplib::Response& res
           if (!write(chunk(c, nullptr))) return false;
         }
         if (!done) return true;
-        json fin = {{"index", 0}, {"finish_reason", r->finish_reason}};
+        std::string finish_reason = r->finish_reason;
+        if (tools && !calls->pending.empty()) {
+          // The held text: a <function_calls> block that parses becomes one delta with every call; else content.
+          json c = {{"index", 0}, {"finish_reason", nullptr}, {"logprobs", nullptr}};
+          const auto parsed = calls->in_calls && finish_reason != "cancelled"
+                                  ? parse_tool_calls(calls->pending, r->req.tool_names)
+                                  : std::nullopt;
+          if (parsed) {
+            c["delta"] = {{"tool_calls", tool_calls_json(*r, parsed->calls, true)}};
+            finish_reason = "tool_calls";
+          } else {
+            c["delta"] = {{"content", calls->pending}};
+          }
+          if (!write(chunk(c, nullptr))) return false;
+        }
+        json fin = {{"index", 0}, {"finish_reason", finish_reason}};
         if (chat) fin["delta"] = json::object();
         else fin["text"] = "";
         if (!write(chunk(fin, nullptr))) return false;

@@ -80,14 +80,33 @@ grep -q '"token_ids":\[300,300,300,300\]' "$W/bias.json" || { echo "logit_bias +
 refused() {  # path, body, param
   local code
   code=$(curl -s -m 30 -o "$W/refused.json" -w '%{http_code}' "$URL_A$1" -d "$2")
-  [ "$code" = 400 ] && grep -q "\"param\":\"$3\"" "$W/refused.json" || { echo "$3: HTTP $code $(cat "$W/refused.json")"; rc=1; }
+  [ "$code" = 400 ] && grep -qF "\"param\":\"$3\"" "$W/refused.json" || { echo "$3: HTTP $code $(cat "$W/refused.json")"; rc=1; }
 }
 CHAT='"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2'
-refused /v1/chat/completions "{$CHAT, \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}" tools
+refused /v1/chat/completions "{$CHAT, \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}], \"tool_choice\": \"required\"}" tool_choice
+refused /v1/chat/completions "{$CHAT, \"tools\": [{\"type\": \"function\"}]}" "tools[0]"
+refused /v1/chat/completions '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": null,
+  "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]}]}' "messages[1].tool_calls"
 refused /v1/chat/completions "{$CHAT, \"response_format\": {\"type\": \"json_object\"}}" response_format
 refused /v1/completions '{"prompt": "hi", "suffix": "x"}' suffix
 refused /v1/completions '{"prompt": "hi", "logit_bias": {"x": 1}}' logit_bias
-echo "logit_bias applied; tools, response_format json, suffix, a bad logit_bias: 400"
+echo "logit_bias applied; tool_choice required, malformed tools and tool_calls, response_format json, suffix, a bad logit_bias: 400"
+
+# Tools reach the prompt (more prompt tokens than without), and a whole tool round trip (assistant tool_calls, the
+# tool's answer) is accepted, streamed and not. A random model writes no calls; parsing them is test_serve's job.
+TOOLS='"tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
+  "properties": {"city": {"type": "string"}}}}}]'
+ROUND='"messages": [{"role": "user", "content": "Weather in Oslo?"}, {"role": "assistant", "content": null,
+  "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}}]},
+  {"role": "tool", "tool_call_id": "c1", "content": "-3 C"}], "max_tokens": 3'
+p0=$(curl -s -m 30 "$URL_A/v1/chat/completions" -d "{$CHAT}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).usage.prompt_tokens))')
+p1=$(curl -s -m 30 "$URL_A/v1/chat/completions" -d "{$CHAT, $TOOLS}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).usage.prompt_tokens))')
+[ -n "$p0" ] && [ -n "$p1" ] && [ "$p1" -gt "$p0" ] || { echo "tools in the prompt: $p0 -> $p1 prompt tokens"; rc=1; }
+code=$(curl -s -m 30 -o "$W/round.json" -w '%{http_code}' "$URL_A/v1/chat/completions" -d "{$ROUND, $TOOLS}")
+[ "$code" = 200 ] || { echo "tool round trip: HTTP $code $(cat "$W/round.json")"; rc=1; }
+curl -s -m 30 "$URL_A/v1/chat/completions" -d "{$ROUND, $TOOLS, \"stream\": true}" > "$W/round.sse"
+grep -q 'data: \[DONE\]' "$W/round.sse" || { echo "tool round trip, streamed: $(tail -3 "$W/round.sse")"; rc=1; }
+echo "tools: $p0 -> $p1 prompt tokens; tool round trip 200, streamed to [DONE]"
 
 # A non-streamed client that gives up frees its slot within ~2 s (the server writes a newline each second while
 # it waits, which shows the client is gone): the one-slot, no-queue server e takes the next request (a 429 if the
