@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     switch (data[0] % 4) {
       case 0:
       case 1: {
-        const GenRequest r = data[0] % 4 == 0 ? parse_chat_request(b, ctx) : parse_completion_request(b, ctx);
+        const GenRequest r = data[0] % 4 == 0 ? parse_chat_request(b, ctx, body) : parse_completion_request(b, ctx);
         fuzz::check(!r.prompt.empty() && int64_t(r.prompt.size()) < ctx.max_context, "prompt length");
         for (int32_t id : r.prompt) fuzz::check(id >= 0 && id < ctx.vocab_size, "prompt id outside the vocabulary");
         for (int64_t p : r.boundaries) fuzz::check(p >= 0 && p <= int64_t(r.prompt.size()), "boundary position");
