@@ -2,7 +2,7 @@
 
 namespace hyb {
 
-std::vector<RowGroup> plan_row_groups(std::span<const int64_t> rows_per_block, RowGrouping grouping) {
+std::vector<RowGroup> plan_row_groups(std::span<const int64_t> rows_per_block, RowGrouping grouping, bool stack_long) {
   std::vector<RowGroup> groups;
   int64_t r = 0;
   for (int64_t n : rows_per_block) {
@@ -14,6 +14,8 @@ std::vector<RowGroup> plan_row_groups(std::span<const int64_t> rows_per_block, R
       // Consecutive short blocks share one row-wise call: the weights are read once for all of them.
       if (!groups.empty() && groups.back().rowwise && groups.back().r0 + groups.back().n == r) groups.back().n += n;
       else groups.push_back({r, n, true});
+    } else if (stack_long && !groups.empty() && !groups.back().rowwise && groups.back().r0 + groups.back().n == r) {
+      groups.back().n += n;
     } else {
       groups.push_back({r, n, false});
     }

@@ -37,6 +37,10 @@ struct RowGroup {
 };
 
 // Groups for consecutive blocks of rows of the given sizes (one block per segment; size 0 = no rows).
-std::vector<RowGroup> plan_row_groups(std::span<const int64_t> rows_per_block, RowGrouping grouping);
+// stack_long (Invariant only): adjacent longer segments share one GEMM. Only for a GEMM whose every output row is
+// computed the same way whatever the other rows (BF16 weights in fast mode: our panel kernel, each output one
+// fixed-order sum along k); it then packs the weights once for all of them instead of once per segment.
+std::vector<RowGroup> plan_row_groups(std::span<const int64_t> rows_per_block, RowGrouping grouping,
+                                      bool stack_long = false);
 
 }  // namespace hyb

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/phase_profile.h"
+#include "kernels/gemm.h"
 #include "kernels/norms.h"
 #include "kernels/norms_backward.h"
 #include "model/attention_layer.h"
@@ -31,6 +32,8 @@ int64_t Model::logit_rows(std::span<const Segment> segs) {
   for (const Segment& s : segs) r += logit_count(s);
   return r;
 }
+
+bool Model::stack_long_rows() const { return w_->matrix_dtype == DType::BF16 && bf16_fast_active(); }
 
 void Model::prepare(std::span<const Segment> segs, RowGrouping grouping, bool save) {
   const ModelConfig& c = config();
@@ -65,7 +68,7 @@ void Model::prepare(std::span<const Segment> segs, RowGrouping grouping, bool sa
   }
   segs_.assign(segs.begin(), segs.end());
   rows_.segs = segs_;
-  rows_.groups = plan_row_groups(sizes, grouping);
+  rows_.groups = plan_row_groups(sizes, grouping, stack_long_rows());
   for (const Segment& s : segs_)
     if (s.cache) s.cache->reserve(s.pos + s.n);
 }
@@ -112,7 +115,7 @@ void Model::forward(std::span<const Segment> segs, float* logits, RowGrouping gr
     r += counts[i];
   }
   rmsnorm(hl_.data(), w_->final_norm, hl_.data(), R, D, float(c.rms_norm_eps));
-  project(plan_row_groups(counts, grouping), hl_.data(), D, w_->lm_head, logits, c.vocab_size);
+  project(plan_row_groups(counts, grouping, stack_long_rows()), hl_.data(), D, w_->lm_head, logits, c.vocab_size);
 }
 
 void Model::forward(const int32_t* ids, int64_t T, Cache& cache, float* logits, bool last_only) {

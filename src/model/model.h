@@ -47,6 +47,8 @@ class Model {
 
  private:
   void prepare(std::span<const Segment> segs, RowGrouping grouping, bool save);
+  // Whether adjacent long segments may share one GEMM without changing any row's numbers (see plan_row_groups).
+  bool stack_long_rows() const;
   void run_layers(bool save);
 
   Weights own_;

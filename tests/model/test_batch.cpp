@@ -48,10 +48,13 @@ struct Seq {
   int64_t prefix = 0;
 };
 
-std::vector<Seq> make_seqs(int64_t V) {
-  // 8 sequences: decode rows (1 token after a context), short chunks (row-wise path) and long prefills.
-  const int64_t prefix[8] = {0, 37, 5, 130, 0, 64, 200, 9};
-  const int64_t seg[8] = {300, 1, 1, 65, 7, 1, 129, 8};
+std::vector<Seq> make_seqs(int64_t V, bool long_adjacent = false) {
+  // 8 sequences: decode rows (1 token after a context), short chunks (row-wise path) and long prefills; with
+  // long_adjacent the long ones come together, as the server's prefill chunks do (they may then share a GEMM).
+  const int64_t prefix_a[8] = {0, 37, 5, 130, 0, 64, 200, 9}, seg_a[8] = {300, 1, 1, 65, 7, 1, 129, 8};
+  const int64_t prefix_b[8] = {37, 5, 64, 0, 130, 200, 0, 9}, seg_b[8] = {1, 1, 1, 300, 65, 129, 7, 8};
+  const int64_t* prefix = long_adjacent ? prefix_b : prefix_a;
+  const int64_t* seg = long_adjacent ? seg_b : seg_a;
   std::mt19937 rng(3);
   std::vector<Seq> s(8);
   for (int i = 0; i < 8; ++i) {
@@ -88,10 +91,10 @@ void expect_same_cache(const Cache& a, const Cache& b, const ModelConfig& c, con
 }
 
 // Runs the 8 sequences alone and as two mixed batches (all prefixes, then all segments under test).
-void check_batch_invariance(Model& m, const std::string& what) {
+void check_batch_invariance(Model& m, const std::string& what, bool long_adjacent = false) {
   const ModelConfig& c = m.config();
   const int64_t V = c.vocab_size;
-  const auto seqs = make_seqs(V);
+  const auto seqs = make_seqs(V, long_adjacent);
   const size_t S = seqs.size();
   std::vector<Cache> alone, batched;
   std::vector<std::vector<float>> want(S);
@@ -143,6 +146,8 @@ TEST(BatchInvariance, Bf16ExactAndFast) {
   for (Compute mode : {Compute::Exact, Compute::Fast}) {
     ComputeScope scope(mode);
     check_batch_invariance(m, std::string("variant bf16 ") + compute_name(mode));
+    // Adjacent prompt chunks: in fast mode they share one GEMM (plan_row_groups' stack_long), still bit-identical.
+    check_batch_invariance(m, std::string("variant bf16 adjacent long segments ") + compute_name(mode), true);
   }
 }
 
