@@ -126,19 +126,17 @@ json complete_body(const App& a, const RequestState& r, const std::vector<TokenO
   }
   json choice = {{"index", 0}, {"finish_reason", r.finish_reason}};
   if (want_ids) choice["token_ids"] = token_ids;
-  if (chat && r.req.tools && r.finish_reason != "cancelled") {
-    if (auto calls = parse_tool_calls(text, r.req.tool_names)) {
+  if (chat) {
+    const auto calls = r.req.tools && r.finish_reason != "cancelled" ? parse_tool_calls(text, r.req.tool_names)
+                                                                     : std::nullopt;
+    if (calls) {
       choice["message"] = {{"role", "assistant"},
                            {"content", blank(calls->content) ? json(nullptr) : json(calls->content)},
                            {"tool_calls", tool_calls_json(r, calls->calls)}};
       choice["finish_reason"] = "tool_calls";
-      choice["logprobs"] = logprobs ? json{{"content", lps}} : json(nullptr);
-      return {{"id", r.id}, {"object", "chat.completion"}, {"created", a.created}, {"model", a.opt.model_name},
-              {"choices", json::array({choice})}, {"usage", usage_json(r)}};
+    } else {
+      choice["message"] = {{"role", "assistant"}, {"content", text}};
     }
-  }
-  if (chat) {
-    choice["message"] = {{"role", "assistant"}, {"content", text}};
     choice["logprobs"] = logprobs ? json{{"content", lps}} : json(nullptr);
   } else {
     choice["text"] = text;
