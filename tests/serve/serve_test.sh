@@ -15,9 +15,9 @@ rm -rf "$W"; mkdir -p "$W"
 source "$ROOT/tests/serve/server_url.sh"
 
 pids=()
-start() {  # name, extra flags...
+start() {  # name, extra flags... (env MODEL: another model directory)
   local name=$1; shift
-  "$BIN" serve -m "$W/model" --port 0 --threads 1 "$@" >"$W/$name.out" 2>"$W/$name.err" &
+  "$BIN" serve -m "${MODEL:-$W/model}" --port 0 --threads 1 "$@" >"$W/$name.out" 2>"$W/$name.err" &
   pids+=($!)
   server_url "$W/$name.out" > "$W/$name.url" || { echo "server $name did not start"; cat "$W/$name.err"; exit 1; }
 }
@@ -31,10 +31,7 @@ start d --parallel 1 --max-queue 0; URL_D=$(cat "$W/d.url")
 # The same weights with a 64k context, so that a request can run long enough to be walked away from.
 cp -r "$W/model" "$W/model-long"
 sed -i 's/"max_position_embeddings": *[0-9]*/"max_position_embeddings": 65536/' "$W/model-long/config.json"
-"$BIN" serve -m "$W/model-long" --port 0 --threads 1 --parallel 1 --max-queue 0 >"$W/e.out" 2>"$W/e.err" &
-pids+=($!)
-server_url "$W/e.out" > "$W/e.url" || { echo "server e did not start"; cat "$W/e.err"; exit 1; }
-URL_E=$(cat "$W/e.url")
+MODEL=$W/model-long start e --parallel 1 --max-queue 0; URL_E=$(cat "$W/e.url")
 [ ${#pids[@]} -eq 5 ] || { echo "expected 5 server processes, have ${#pids[@]}"; exit 1; }
 
 # Greedy references from the CLI, same prompts as the client test uses.
