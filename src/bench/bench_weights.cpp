@@ -90,7 +90,7 @@ std::unique_ptr<BenchWeights> random_bench_weights(const ModelConfig& cfg, uint6
     tmp.resize(p.numel());
     if (p.matrix) fast_matrix_fill(tmp.data(), int64_t(p.numel()), cfg.initializer_range, seed, uint64_t(i + 1));
     else init_values(cfg, p.name, seed, uint64_t(i + 1), tmp.data(), int64_t(p.numel()));
-    std::unique_ptr<uint8_t[]> buf;
+    HugeBuffer buf;
     if (p.matrix) {
       const WeightMat src{DType::F32, tmp.data(), p.shape[0], p.shape[1]};
       if (is_quant_dtype(target)) {

@@ -20,7 +20,7 @@ ModelConfig load_bench_config(const std::string& path, int64_t vocab_size);
 struct BenchWeights {
   Weights weights;
   std::unique_ptr<ParamTensors> params;           // random F32 parameters
-  std::vector<std::unique_ptr<uint8_t[]>> owned;  // converted matrices
+  std::vector<HugeBuffer> owned;  // converted matrices
   ~BenchWeights();
 };
 

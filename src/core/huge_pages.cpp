@@ -1,16 +1,21 @@
 #include "core/huge_pages.h"
 
+#include <algorithm>
+#include <new>
+
 #include <sys/mman.h>
 
 namespace hyb {
 
-std::unique_ptr<uint8_t[]> alloc_huge(size_t n) {
-  // new[] of a large size is a fresh anonymous mapping (glibc malloc above its mmap threshold), untouched until
-  // written, so the advice applies to every page we later fault in. Failure of madvise only costs speed.
-  std::unique_ptr<uint8_t[]> p(new uint8_t[n]);
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  const uintptr_t b = (uintptr_t(p.get()) + kHuge - 1) & ~(kHuge - 1), e = (uintptr_t(p.get()) + n) & ~(kHuge - 1);
-  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+HugeBuffer alloc_huge(size_t n) {
+  constexpr size_t kHuge = size_t(2) << 20, kLine = 64;
+  const bool huge = n >= kHuge / 2;
+  const size_t align = huge ? kHuge : kLine;
+  const size_t bytes = std::max<size_t>((n + align - 1) / align * align, align);
+  HugeBuffer p(static_cast<uint8_t*>(std::aligned_alloc(align, bytes)));
+  if (!p) throw std::bad_alloc();
+  // Failure of madvise only costs speed. At most one 2 MiB page per buffer is partly unused.
+  if (huge) madvise(p.get(), bytes, MADV_HUGEPAGE);
   return p;
 }
 

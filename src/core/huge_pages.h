@@ -4,11 +4,20 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 
 namespace hyb {
 
-// n bytes, uninitialised, with the whole 2 MiB pages inside advised MADV_HUGEPAGE before anything touches them.
-std::unique_ptr<uint8_t[]> alloc_huge(size_t n);
+struct FreeDeleter {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+using HugeBuffer = std::unique_ptr<uint8_t[], FreeDeleter>;
+
+// n bytes, uninitialised. From 1 MiB up the buffer starts on a 2 MiB boundary and spans whole 2 MiB pages, all
+// advised MADV_HUGEPAGE before anything touches them: a buffer that merely contains some aligned pages (as plain
+// new[] gives) leaves its head and tail on 4 KiB pages, which for the 2-6 MiB matrices of a small model is most
+// of them. Smaller buffers are 64-byte aligned and left alone.
+HugeBuffer alloc_huge(size_t n);
 
 }  // namespace hyb

@@ -14,6 +14,7 @@
 #include "kernels/gemm_bf16.h"
 #include "kernels/quant_matmul.h"
 #include "kernels/widened_gemm.h"
+#include "kernels/work_steal.h"
 
 namespace hyb {
 
@@ -141,15 +142,11 @@ void matvec_rows(const RowInput& in, const WeightMat& W, int64_t n0, int64_t n1,
   else matvec_rows_t(in.x, in.M, in.ldx, W.bf16(), W.cols, n0, n1, y, ldy, beta);
 }
 
-// One contiguous block of rows per thread (static split: no scheduling traffic per row). F32 or BF16 weights.
+void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs, float beta);
+
 void matvec(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
-  const int64_t N = W.rows;
-  const RowInput in = row_input(x, M, ldx, W.cols, W.dtype == DType::BF16);
-#pragma omp parallel if (N * W.cols >= (1 << 16))
-  {
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    matvec_rows(in, W, N * t / nt, N * (t + 1) / nt, y, ldy, beta);
-  }
+  const LinearOut out{&W, y, ldy};
+  matvec_multi(x, M, ldx, &out, 1, beta);
 }
 
 void widen_bf16_rows(const WeightMat& W, int64_t n0, int64_t n, float* out) {
@@ -194,9 +191,11 @@ const char* compute_name(Compute m) { return m == Compute::Exact ? "exact" : "fa
 namespace {
 bool matvec_dtype(DType t) { return t == DType::F32 || t == DType::BF16; }
 
-// One space of weight elements over all matrices, cut into equal per-thread shares at row boundaries: one
-// parallel region for the whole group (decode forks once per group instead of once per matrix).
-void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs) {
+// One space of weight elements over all matrices, cut into chunks of kRowChunk elements at row boundaries and
+// shared by one parallel region for the whole group (decode forks once per group instead of once per matrix).
+// Each thread streams a contiguous share and then steals from the others' (StealQueue).
+void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs, float beta) {
+  constexpr int64_t kRowChunk = int64_t(1) << 15;  // 64 KiB of BF16 weights: ~1 us of reading
   int64_t total = 0;
   bool any_bf16 = false;
   for (int i = 0; i < n_outs; ++i) {
@@ -205,17 +204,21 @@ void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs,
     any_bf16 = any_bf16 || outs[i].W->dtype == DType::BF16;
   }
   const RowInput in = row_input(x, M, ldx, outs[0].W->cols, any_bf16);
-#pragma omp parallel if (total >= (1 << 16))
+  const bool par = total >= (1 << 16);
+  StealQueue queue((total + kRowChunk - 1) / kRowChunk, par ? omp_get_max_threads() : 1);
+#pragma omp parallel if (par)
   {
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t e0 = total * t / nt, e1 = total * (t + 1) / nt;
-    int64_t base = 0;
-    for (int i = 0; i < n_outs; ++i) {
-      const WeightMat& W = *outs[i].W;
-      const auto row = [&](int64_t e) { return std::clamp((e - base + W.cols / 2) / W.cols, int64_t(0), W.rows); };
-      const int64_t a = row(e0), b = t + 1 == nt ? W.rows : row(e1);
-      if (a < b) matvec_rows(in, W, a, b, outs[i].y, outs[i].ldy, 0.f);
-      base += W.rows * W.cols;
+    const int t = omp_get_thread_num();
+    for (int64_t c; (c = queue.next(t)) >= 0;) {
+      const int64_t e0 = c * kRowChunk, e1 = std::min(total, e0 + kRowChunk);
+      int64_t base = 0;
+      for (int i = 0; i < n_outs && base < e1; ++i) {
+        const WeightMat& W = *outs[i].W;
+        const auto row = [&](int64_t e) { return std::clamp((e - base + W.cols / 2) / W.cols, int64_t(0), W.rows); };
+        const int64_t a = row(e0), b = e1 == total ? W.rows : row(e1);
+        if (a < b) matvec_rows(in, W, a, b, outs[i].y, outs[i].ldy, beta);
+        base += W.rows * W.cols;
+      }
     }
   }
 }
@@ -228,7 +231,7 @@ void linear_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs,
     for (int i = 0; i < n_outs; ++i) linear(x, M, ldx, *outs[i].W, outs[i].y, outs[i].ldy);
     return;
   }
-  matvec_multi(x, M, ldx, outs, n_outs);
+  matvec_multi(x, M, ldx, outs, n_outs, 0.f);
 }
 
 void linear_rowwise(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {
@@ -245,7 +248,7 @@ void linear_rowwise_multi(const float* x, int64_t M, int64_t ldx, const LinearOu
     fused = fused && matvec_dtype(outs[i].W->dtype);
     quant = quant && is_quant_dtype(outs[i].W->dtype);
   }
-  if (fused) return matvec_multi(x, M, ldx, outs, n_outs);
+  if (fused) return matvec_multi(x, M, ldx, outs, n_outs, 0.f);
   if (quant) return quant_matvec_multi(x, M, ldx, outs, n_outs);
   for (int i = 0; i < n_outs; ++i) linear_rowwise(x, M, ldx, *outs[i].W, outs[i].y, outs[i].ldy);
 }

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "kernels/quant_formats.h"
 #include "kernels/widened_gemm.h"
+#include "kernels/work_steal.h"
 
 namespace hyb {
 
@@ -257,35 +258,41 @@ void quant_matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut*
   if (has4) quantize_acts(x, M, ldx, K, 8, acts4);
   const QuantActs* a8 = &acts8;  // the calling thread's, shared read-only with the team
   const QuantActs* a4 = &acts4;
-  // One parallel region for the group (decode forks once per group of projections, not once per matrix).
-#pragma omp parallel if (total >= (1 << 16))
+  // One parallel region for the group (decode forks once per group of projections, not once per matrix); the
+  // weight bytes are cut into chunks at group boundaries, streamed and stolen as in the BF16 matvec (StealQueue).
+  constexpr size_t kChunk = size_t(1) << 16;
+  const bool par = total >= (1 << 16);
+  StealQueue queue(int64_t((total + kChunk - 1) / kChunk), par ? omp_get_max_threads() : 1);
+#pragma omp parallel if (par)
   {
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const size_t e0 = total * size_t(t) / size_t(nt), e1 = total * size_t(t + 1) / size_t(nt);
-    size_t base = 0;
+    const int t = omp_get_thread_num();
     float out[kTileRows * kQuantRows];
-    for (int i = 0; i < n_outs; ++i) {
-      const WeightMat& W = *outs[i].W;
-      const size_t gbytes = quant_group_bytes(W.dtype, K);
-      const int64_t groups = quant_groups(W.rows);
-      // Groups whose first byte falls in [e0, e1) belong to this thread.
-      const auto first = [&](size_t e) {
-        return e <= base ? int64_t(0) : std::min(groups, int64_t((e - base + gbytes - 1) / gbytes));
-      };
-      const int64_t g0 = first(e0), g1 = t + 1 == nt ? groups : first(e1);
-      base += size_t(groups) * gbytes;
-      if (g0 >= g1) continue;
-      const GroupFn fn = pick_group_fn(W.dtype);
-      const QuantActs& a = W.dtype == DType::Q8_0 ? *a8 : *a4;
-      for (int64_t g = g0; g < g1; ++g) {
-        const int64_t n0 = g * kQuantRows, rows = std::min(kQuantRows, W.rows - n0);
-        for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
-          const int R = int(std::min<int64_t>(kTileRows, M - m0));
-          fn(W.u8() + size_t(g) * gbytes, a.nb, a, m0, R, out);
-          for (int r = 0; r < R; ++r) {
-            float* yp = outs[i].y + (m0 + r) * outs[i].ldy + n0;
-            for (int64_t j = 0; j < rows; ++j)
-              yp[j] = beta != 0.f ? yp[j] + out[r * kQuantRows + j] : out[r * kQuantRows + j];
+    for (int64_t c; (c = queue.next(t)) >= 0;) {
+      const size_t e0 = size_t(c) * kChunk, e1 = std::min(total, e0 + kChunk);
+      size_t base = 0;
+      for (int i = 0; i < n_outs && base < e1; ++i) {
+        const WeightMat& W = *outs[i].W;
+        const size_t gbytes = quant_group_bytes(W.dtype, K);
+        const int64_t groups = quant_groups(W.rows);
+        // Groups whose first byte falls in [e0, e1) belong to this chunk.
+        const auto first = [&](size_t e) {
+          return e <= base ? int64_t(0) : std::min(groups, int64_t((e - base + gbytes - 1) / gbytes));
+        };
+        const int64_t g0 = first(e0), g1 = e1 == total ? groups : first(e1);
+        base += size_t(groups) * gbytes;
+        if (g0 >= g1) continue;
+        const GroupFn fn = pick_group_fn(W.dtype);
+        const QuantActs& a = W.dtype == DType::Q8_0 ? *a8 : *a4;
+        for (int64_t g = g0; g < g1; ++g) {
+          const int64_t n0 = g * kQuantRows, rows = std::min(kQuantRows, W.rows - n0);
+          for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
+            const int R = int(std::min<int64_t>(kTileRows, M - m0));
+            fn(W.u8() + size_t(g) * gbytes, a.nb, a, m0, R, out);
+            for (int r = 0; r < R; ++r) {
+              float* yp = outs[i].y + (m0 + r) * outs[i].ldy + n0;
+              for (int64_t j = 0; j < rows; ++j)
+                yp[j] = beta != 0.f ? yp[j] + out[r * kQuantRows + j] : out[r * kQuantRows + j];
+            }
           }
         }
       }

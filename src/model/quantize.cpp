@@ -30,7 +30,7 @@ DType config_quant_format(const ModelConfig& cfg, const std::string& where) {
   return t;
 }
 
-std::unique_ptr<uint8_t[]> quantize_matrix(DType type, const WeightMat& m) {
+HugeBuffer quantize_matrix(DType type, const WeightMat& m) {
   const int64_t N = m.rows, K = m.cols, nb = quant_blocks(K), rb = quant_disk_row_bytes(type, K);
   std::vector<uint8_t> q(size_t(N * rb));
   std::vector<uint16_t> sc(size_t(N * nb));

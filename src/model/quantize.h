@@ -20,7 +20,7 @@ DType parse_quant_type(const std::string& s, const std::string& what = "--type")
 DType config_quant_format(const ModelConfig& cfg, const std::string& where);
 
 // One matrix (F32 or BF16) in `type`'s memory format (quant_matrix_bytes(type, m.rows, m.cols) bytes).
-std::unique_ptr<uint8_t[]> quantize_matrix(DType type, const WeightMat& m);
+HugeBuffer quantize_matrix(DType type, const WeightMat& m);
 
 // Quantizes `w` in place to `type` (Q8_0 or Q4_0). keep_embedding leaves the embedding in its current dtype (with
 // tied embeddings that also keeps lm_head). Owned f32/bf16 storage of the replaced matrices is freed.

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/huge_pages.h"
 #include "io/checkpoint.h"
 #include "io/model_config.h"
 #include "kernels/gemm.h"
@@ -81,7 +82,7 @@ class Weights {
  private:
   ModelConfig cfg_;
   std::shared_ptr<Checkpoint> ckpt_;
-  std::vector<std::unique_ptr<uint8_t[]>> arena_;
+  std::vector<HugeBuffer> arena_;
   friend struct WeightLoader;
   friend struct WeightQuantizer;  // model/quantize.cpp swaps matrices in place
 };
