@@ -1,10 +1,11 @@
 #include "kernels/activations.h"
 
+#include "core/parallel.h"
+
 namespace hyb {
 
 void swiglu_inplace(float* gate, const float* up, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) gate[i] = siluf(gate[i]) * up[i];
+  parallel_for(n, n > 65536, [=](int64_t i) { gate[i] = siluf(gate[i]) * up[i]; });
 }
 
 void gdn_gates(float* b, float* a, int64_t T, int64_t Hv, const float* A_log, const float* dt_bias, bool neg_eigval) {

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/parallel.h"
 #include "kernels/vec_math.h"
 
 namespace hyb {
@@ -44,49 +46,48 @@ void attention_split_k(const AttentionArgs& a, const KV* k, const KV* v) {
   const int64_t rows = a.T * a.H;  // (t, h) query rows
   const int64_t stride = hd + 2;   // partial: acc[hd], m, l
   std::vector<float> part(size_t(rows * blocks * stride));
-#pragma omp parallel if (n_max * a.H * hd > (1 << 16))
-  {
+  std::atomic<int64_t> next_item{0};  // (kv head, key block) items, handed out one at a time
+  parallel_region(n_max * a.H * hd > (1 << 16), [&](int, int) {
     std::vector<float> s(static_cast<size_t>(kDecodeBlock));
-#pragma omp for collapse(2) schedule(dynamic, 1)
-    for (int64_t g = 0; g < a.Hkv; ++g)
-      for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t j0 = b * kDecodeBlock;
-        const KV* K = k + g * a.kv_head_stride;
-        const KV* V = v + g * a.kv_head_stride;
-        for (int64_t t = 0; t < a.T; ++t)
-          for (int64_t h = g * group; h < (g + 1) * group; ++h) {
-            float* pr = part.data() + ((t * a.H + h) * blocks + b) * stride;
-            const int64_t nk = std::min(a.past + t + 1, j0 + kDecodeBlock) - j0;  // keys this row sees here
-            if (nk <= 0) {
-              std::fill(pr, pr + stride, 0.f);
-              pr[hd] = kNegInf;
-              continue;
-            }
-            const float* q = a.q + t * a.ldq + h * hd;
-            float m = kNegInf;
-            for (int64_t j = 0; j < nk; ++j) {
-              s[j] = a.scale * dot(q, K + (j0 + j) * hd, hd);
-              m = std::max(m, s[j]);
-            }
-            float l = 0.f;
-#pragma omp simd reduction(+ : l)
-            for (int64_t j = 0; j < nk; ++j) {
-              s[j] = vec::fast_exp(s[j] - m);
-              l += s[j];
-            }
-            float* acc = pr;
-            std::fill(acc, acc + hd, 0.f);
-            for (int64_t j = 0; j < nk; ++j) {
-              const float p = s[j];
-              const KV* vr = V + (j0 + j) * hd;
-#pragma omp simd
-              for (int64_t i = 0; i < hd; ++i) acc[i] += p * widen(vr[i]);
-            }
-            pr[hd] = m;
-            pr[hd + 1] = l;
+    for (int64_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < a.Hkv * blocks;) {
+      const int64_t g = item / blocks, b = item % blocks;
+      const int64_t j0 = b * kDecodeBlock;
+      const KV* K = k + g * a.kv_head_stride;
+      const KV* V = v + g * a.kv_head_stride;
+      for (int64_t t = 0; t < a.T; ++t)
+        for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+          float* pr = part.data() + ((t * a.H + h) * blocks + b) * stride;
+          const int64_t nk = std::min(a.past + t + 1, j0 + kDecodeBlock) - j0;  // keys this row sees here
+          if (nk <= 0) {
+            std::fill(pr, pr + stride, 0.f);
+            pr[hd] = kNegInf;
+            continue;
           }
-      }
-  }
+          const float* q = a.q + t * a.ldq + h * hd;
+          float m = kNegInf;
+          for (int64_t j = 0; j < nk; ++j) {
+            s[j] = a.scale * dot(q, K + (j0 + j) * hd, hd);
+            m = std::max(m, s[j]);
+          }
+          float l = 0.f;
+#pragma omp simd reduction(+ : l)
+          for (int64_t j = 0; j < nk; ++j) {
+            s[j] = vec::fast_exp(s[j] - m);
+            l += s[j];
+          }
+          float* acc = pr;
+          std::fill(acc, acc + hd, 0.f);
+          for (int64_t j = 0; j < nk; ++j) {
+            const float p = s[j];
+            const KV* vr = V + (j0 + j) * hd;
+#pragma omp simd
+            for (int64_t i = 0; i < hd; ++i) acc[i] += p * widen(vr[i]);
+          }
+          pr[hd] = m;
+          pr[hd + 1] = l;
+        }
+    }
+  });
   for (int64_t r = 0; r < rows; ++r) {
     const float* pr = part.data() + r * blocks * stride;
     float m = kNegInf;

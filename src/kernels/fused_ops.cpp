@@ -3,23 +3,22 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/parallel.h"
 #include "kernels/vec_math.h"
 
 namespace hyb {
 
 void swiglu_into(const float* gate, const float* up, float* h, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) h[i] = gate[i] / (1.f + vec::fast_exp(-gate[i])) * up[i];
+  parallel_for(n, n > 65536, [=](int64_t i) { h[i] = gate[i] / (1.f + vec::fast_exp(-gate[i])) * up[i]; });
 }
 
 void swiglu_rows(const float* gu, int64_t rows, int64_t I, float* h) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_for(rows, rows > 1, [=](int64_t r) {
     const float* g = gu + r * 2 * I;
     const float* u = g + I;
     float* o = h + r * I;
     for (int64_t j = 0; j < I; ++j) o[j] = g[j] / (1.f + vec::fast_exp(-g[j])) * u[j];
-  }
+  });
 }
 
 void swiglu_rows_backward(const float* gu, const float* dh, int64_t rows, int64_t I, float* dgu) {

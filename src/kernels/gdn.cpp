@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/parallel.h"
 #include "kernels/gdn_chunk.h"
 #include "kernels/gdn_chunk_bf16.h"
 #include "kernels/gemm_bf16.h"
@@ -17,13 +18,11 @@ namespace hyb {
 template <class F>
 void gdn_recurrent(const GdnArgs<F>& a) {
   const int64_t ratio = a.Hv / a.Hk, dk = a.dk, dv = a.dv;
-#pragma omp parallel if (a.Hv > 1 && a.T * a.Hv * dk * dv > 32768)
-  {
+  parallel_region(a.Hv > 1 && a.T * a.Hv * dk * dv > 32768, [&](int t, int nt) {
     F* const sk_ = gdn_detail::thread_scratch<F>(size_t(3 * dv));
     F* const sq_ = sk_ + dv;
     F* const de = sq_ + dv;
-#pragma omp for schedule(static)
-    for (int64_t h = 0; h < a.Hv; ++h) {
+    for (int64_t h = a.Hv * t / nt; h < a.Hv * (t + 1) / nt; ++h) {
       F* S = a.state + h * dk * dv;
       const int64_t kh = h / ratio;
       for (int64_t t = 0; t < a.T; ++t) {
@@ -70,7 +69,7 @@ void gdn_recurrent(const GdnArgs<F>& a) {
         }
       }
     }
-  }
+  });
 }
 
 namespace {

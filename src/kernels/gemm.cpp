@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/quant_matmul.h"
 #include "kernels/widened_gemm.h"
@@ -206,9 +207,7 @@ void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs,
   const RowInput in = row_input(x, M, ldx, outs[0].W->cols, any_bf16);
   const bool par = total >= (1 << 16);
   StealQueue queue((total + kRowChunk - 1) / kRowChunk, par ? omp_get_max_threads() : 1);
-#pragma omp parallel if (par)
-  {
-    const int t = omp_get_thread_num();
+  parallel_region(par, [&](int t, int) {
     for (int64_t c; (c = queue.next(t)) >= 0;) {
       const int64_t e0 = c * kRowChunk, e1 = std::min(total, e0 + kRowChunk);
       int64_t base = 0;
@@ -220,7 +219,7 @@ void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs,
         base += W.rows * W.cols;
       }
     }
-  }
+  });
 }
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "kernels/blas.h"
 #include "kernels/gemm_bf16.h"
 
@@ -32,12 +33,11 @@ Bf16Rows round_rows_bf16(bool transA, const float* A, int64_t lda, int64_t M, in
   if (buf.size() < size_t(blocks * rows.block_stride)) buf.resize(size_t(blocks * rows.block_stride));
   uint16_t* out = buf.data();  // a pointer: inside the region `buf` would name each thread's own buffer
   if (!transA) {
-#pragma omp parallel for schedule(static) if (M * K >= (1 << 15))
-    for (int64_t m = 0; m < M; ++m) bf16k::to_bf16(A + m * lda, K, out + m * Kp, Kp);
+    parallel_for(M, M * K >= (1 << 15), [&](int64_t m) { bf16k::to_bf16(A + m * lda, K, out + m * Kp, Kp); });
   } else {
-#pragma omp parallel for schedule(static) if (M * K >= (1 << 15))
-    for (int64_t b = 0; b < blocks; ++b)
+    parallel_for(blocks, M * K >= (1 << 15), [&](int64_t b) {
       bf16k::pack_rows_t(A, lda, K, b * kRowBlock, std::min(kRowBlock, M - b * kRowBlock), out + b * rows.block_stride);
+    });
   }
   return {out, rows.block_stride, rows.rs, rows.ps};
 }

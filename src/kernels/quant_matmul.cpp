@@ -17,6 +17,7 @@
 #endif
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "kernels/quant_formats.h"
 #include "kernels/widened_gemm.h"
 #include "kernels/work_steal.h"
@@ -89,8 +90,7 @@ void quantize_acts(const float* x, int64_t M, int64_t ldx, int64_t K, int offset
   a.corr.resize(size_t(M * nb));
   const bool avx512 = g_use_vnni;  // the scalar kernel (forced or fallback) quantizes with scalar code too
   // Prompt-sized inputs are quantized by the whole team (each row independently: same bits).
-#pragma omp parallel for schedule(static) if (M * K >= (1 << 16))
-  for (int64_t m = 0; m < M; ++m) {
+  parallel_for(M, M * K >= (1 << 16), [&](int64_t m) {
     for (int64_t b = 0; b < nb; ++b) {
       const float* xb = x + m * ldx + b * kQuantBlock;
       const int64_t n = std::min(kQuantBlock, K - b * kQuantBlock);
@@ -105,7 +105,7 @@ void quantize_acts(const float* x, int64_t M, int64_t ldx, int64_t K, int offset
 #endif
       a.corr[size_t(m * nb + b)] = -offset * s;
     }
-  }
+  });
 }
 
 // R activation rows against one 16-row weight group -> out[R][16]. Same arithmetic as group_vnni.
@@ -263,9 +263,7 @@ void quant_matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut*
   constexpr size_t kChunk = size_t(1) << 16;
   const bool par = total >= (1 << 16);
   StealQueue queue(int64_t((total + kChunk - 1) / kChunk), par ? omp_get_max_threads() : 1);
-#pragma omp parallel if (par)
-  {
-    const int t = omp_get_thread_num();
+  parallel_region(par, [&](int t, int) {
     float out[kTileRows * kQuantRows];
     for (int64_t c; (c = queue.next(t)) >= 0;) {
       const size_t e0 = size_t(c) * kChunk, e1 = std::min(total, e0 + kChunk);
@@ -297,7 +295,7 @@ void quant_matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut*
         }
       }
     }
-  }
+  });
 }
 
 void quant_linear(const float* x, int64_t M, int64_t ldx, const WeightMat& W, float* y, int64_t ldy, float beta) {

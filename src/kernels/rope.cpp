@@ -3,6 +3,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/parallel.h"
+
 namespace hyb {
 
 std::vector<float> rope_inv_freq(int64_t hd, double theta) {
@@ -14,8 +16,7 @@ std::vector<float> rope_inv_freq(int64_t hd, double theta) {
 void rope_apply(float* x, int64_t T, int64_t heads, int64_t hd, int64_t ld, int64_t pos0, double theta) {
   const int64_t half = hd / 2;
   const std::vector<float> inv = rope_inv_freq(hd, theta);
-#pragma omp parallel for schedule(static) if (T > 8)
-  for (int64_t t = 0; t < T; ++t) {
+  parallel_for(T, T > 8, [&](int64_t t) {
     const float p = float(pos0 + t);
     std::vector<float> c(half), s(half);
     for (int64_t i = 0; i < half; ++i) {
@@ -31,7 +32,7 @@ void rope_apply(float* x, int64_t T, int64_t heads, int64_t hd, int64_t ld, int6
         v[i + half] = b * c[i] + a * s[i];
       }
     }
-  }
+  });
 }
 
 }  // namespace hyb

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/parallel.h"
 #include "kernels/vec_math.h"
 
 namespace hyb {
@@ -15,8 +16,7 @@ void short_conv_silu(const float* x, int64_t T, int64_t C, float* state, const f
     for (int64_t i = 0; i < K; ++i) wt[size_t(i * C + c)] = w[c * K + i];
   // Raw input row s in [−S, T): negative rows come from the state (absent state = zeros: skipped).
   auto row = [&](int64_t s) -> const float* { return s >= 0 ? x + s * C : state ? state + (S + s) * C : nullptr; };
-#pragma omp parallel for schedule(static) if (T * C > 32768)
-  for (int64_t t = 0; t < T; ++t) {
+  parallel_for(T, T * C > 32768, [&](int64_t t) {
     float* o = out + t * C;
     std::fill(o, o + C, 0.f);
     for (int64_t i = 0; i < K; ++i) {
@@ -26,7 +26,7 @@ void short_conv_silu(const float* x, int64_t T, int64_t C, float* state, const f
       for (int64_t c = 0; c < C; ++c) o[c] += wi[c] * xs[c];
     }
     for (int64_t c = 0; c < C; ++c) o[c] = o[c] / (1.f + vec::fast_exp(-o[c]));
-  }
+  });
   if (!state || S == 0) return;
   // New state = the last S rows of [state; x].
   std::vector<float> ns(size_t(S * C));

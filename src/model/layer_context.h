@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "core/parallel.h"
 #include "io/model_config.h"
 #include "model/batch.h"
 #include "model/weights.h"
@@ -78,16 +79,14 @@ inline float* sized(std::vector<float>& v, size_t n) {
 
 // Residual-stream passes over [N, D]: memory-bound, so both threads' bandwidth is worth the fork.
 inline void copy_par(const float* src, int64_t n, float* dst) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  parallel_for(n, n > 65536, [=](int64_t i) { dst[i] = src[i]; });
 }
 // x += y, and save a copy of the new x when `save` is given.
 inline void add_par(float* x, const float* y, int64_t n, float* save = nullptr) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, n > 65536, [=](int64_t i) {
     x[i] += y[i];
     if (save) save[i] = x[i];
-  }
+  });
 }
 
 }  // namespace hyb
