@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "infer/sampler.h"
+#include "serve/partial_match.h"
 #include "tokenizer/stream_decoder.h"
 
 namespace hyb::serve {
@@ -284,12 +285,7 @@ void Scheduler::on_logits(Seq& s, const float* lg) {
   if (!stopped) {
     // Hold back a tail that could still grow into a stop string.
     size_t hold = 0;
-    for (const std::string& st : q.stop)
-      for (size_t k = std::min(st.size() - 1, text.size()); k > hold; --k)
-        if (text.compare(text.size() - k, k, st, 0, k) == 0) {
-          hold = k;
-          break;
-        }
+    for (const std::string& st : q.stop) hold = std::max(hold, partial_match_tail(text, st));
     s.held = text.substr(text.size() - hold);
     text.resize(text.size() - hold);
   }

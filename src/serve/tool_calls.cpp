@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/error.h"
+#include "serve/partial_match.h"
 
 namespace hyb::serve {
 
@@ -270,12 +271,9 @@ std::string CallStreamHold::push(const std::string& text) {
     in_calls = true;
     return buf.substr(0, p);
   }
-  for (size_t k = std::min(kCallsOpen.size() - 1, buf.size()); k > 0; --k)
-    if (std::string_view(buf).substr(buf.size() - k) == kCallsOpen.substr(0, k)) {
-      pending = buf.substr(buf.size() - k);
-      buf.resize(buf.size() - k);
-      break;
-    }
+  const size_t k = partial_match_tail(buf, kCallsOpen);
+  pending = buf.substr(buf.size() - k);
+  buf.resize(buf.size() - k);
   return buf;
 }
 
