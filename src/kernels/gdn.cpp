@@ -18,11 +18,11 @@ namespace hyb {
 template <class F>
 void gdn_recurrent(const GdnArgs<F>& a) {
   const int64_t ratio = a.Hv / a.Hk, dk = a.dk, dv = a.dv;
-  parallel_region(a.Hv > 1 && a.T * a.Hv * dk * dv > 32768, [&](int t, int nt) {
+  parallel_region(a.Hv > 1 && a.T * a.Hv * dk * dv > 32768, [&](int th, int nth) {
     F* const sk_ = gdn_detail::thread_scratch<F>(size_t(3 * dv));
     F* const sq_ = sk_ + dv;
     F* const de = sq_ + dv;
-    for (int64_t h = a.Hv * t / nt; h < a.Hv * (t + 1) / nt; ++h) {
+    for (int64_t h = a.Hv * th / nth; h < a.Hv * (th + 1) / nth; ++h) {
       F* S = a.state + h * dk * dv;
       const int64_t kh = h / ratio;
       for (int64_t t = 0; t < a.T; ++t) {

@@ -198,10 +198,10 @@ bool matvec_dtype(DType t) { return t == DType::F32 || t == DType::BF16; }
 // (StealQueue). With several activation rows a chunk is a multiple of 12 rows, so that the 3- and 4-row weight
 // tiles of the BF16 kernel cover it without leftover rows (those go one weight row at a time, ~2.4x the cost).
 void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs, int n_outs, float beta) {
-  const int64_t K = outs[0].W->cols;
+  const int64_t K = std::max<int64_t>(1, outs[0].W->cols);
   const int64_t chunk_rows = M == 1 ? std::max<int64_t>(1, (int64_t(1) << 15) / K)
                                     : std::max<int64_t>(1, (int64_t(1) << 15) / (12 * K)) * 12;
-  const int64_t kRowChunk = chunk_rows * K;
+  const int64_t chunk = chunk_rows * K;
   int64_t total = 0;
   bool any_bf16 = false;
   for (int i = 0; i < n_outs; ++i) {
@@ -211,10 +211,10 @@ void matvec_multi(const float* x, int64_t M, int64_t ldx, const LinearOut* outs,
   }
   const RowInput in = row_input(x, M, ldx, outs[0].W->cols, any_bf16);
   const bool par = total >= (1 << 16);
-  StealQueue queue((total + kRowChunk - 1) / kRowChunk, par ? omp_get_max_threads() : 1);
+  StealQueue queue((total + chunk - 1) / chunk, par ? omp_get_max_threads() : 1);
   parallel_region(par, [&](int t, int) {
     for (int64_t c; (c = queue.next(t)) >= 0;) {
-      const int64_t e0 = c * kRowChunk, e1 = std::min(total, e0 + kRowChunk);
+      const int64_t e0 = c * chunk, e1 = std::min(total, e0 + chunk);
       int64_t base = 0;
       for (int i = 0; i < n_outs && base < e1; ++i) {
         const WeightMat& W = *outs[i].W;
