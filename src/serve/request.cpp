@@ -49,6 +49,12 @@ std::string text_field(const json& v, const std::string& param) {
   return s;
 }
 
+// An object whose "type" is the string t. json::value("type", "") would throw (a 500) when "type" is present
+// with another JSON type, e.g. an object.
+bool typed(const json& o, const char* t) {
+  return o.is_object() && o.contains("type") && o["type"].is_string() && o["type"].get_ref<const std::string&>() == t;
+}
+
 // Fields shared by both endpoints.
 void common(const json& b, const ParseContext& ctx, GenRequest& r) {
   if (!b.is_object()) throw bad("", "the request body must be a JSON object");
@@ -90,7 +96,7 @@ void common(const json& b, const ParseContext& ctx, GenRequest& r) {
   // Accepted and ignored, these would be silently wrong; refused by name instead.
   if (b.contains("response_format") && !b["response_format"].is_null()) {
     const json& f = b["response_format"];
-    if (!f.is_object() || f.value("type", "") != "text")
+    if (!typed(f, "text"))
       throw bad("response_format", "only 'response_format' {\"type\": \"text\"} is supported (no constrained JSON output)");
   }
   if (b.contains("functions") && !b["functions"].is_null())
@@ -191,7 +197,7 @@ GenRequest parse_chat_request(const json& b, const ParseContext& ctx, std::strin
     if (!t.is_array()) throw bad("tools", "'tools' must be an array");
     for (size_t i = 0; i < t.size(); ++i) {
       const std::string p = "tools[" + std::to_string(i) + "]";
-      if (!t[i].is_object() || t[i].value("type", "") != "function" || !t[i].contains("function") ||
+      if (!typed(t[i], "function") || !t[i].contains("function") ||
           !t[i]["function"].is_object())
         throw bad(p, "'" + p + "' must be {\"type\": \"function\", \"function\": {...}}");
       const json& f = t[i]["function"];
@@ -232,7 +238,7 @@ GenRequest parse_chat_request(const json& b, const ParseContext& ctx, std::strin
       content = text_field(m["content"], p + ".content");
     } else if (m["content"].is_array()) {
       for (const json& part : m["content"]) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text"))
+        if (!typed(part, "text") || !part.contains("text"))
           throw bad(p + ".content", "only text content parts are supported");
         content += text_field(part["text"], p + ".content");
       }

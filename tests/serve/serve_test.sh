@@ -85,9 +85,13 @@ refused /v1/chat/completions "{$CHAT, \"tools\": [{\"type\": \"function\"}]}" "t
 refused /v1/chat/completions '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": null,
   "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]}]}' "messages[1].tool_calls"
 refused /v1/chat/completions "{$CHAT, \"response_format\": {\"type\": \"json_object\"}}" response_format
+# A "type" that is not a string (an object here) is a 400 naming the field, not a 500 (found by fuzzing).
+refused /v1/chat/completions '{"messages": [{"role": "user", "content": [{"type": {"name": "f"}}]}]}' "messages[0].content"
+refused /v1/chat/completions "{$CHAT, \"response_format\": {\"type\": {}}}" response_format
+refused /v1/chat/completions "{$CHAT, \"tools\": [{\"type\": [1], \"function\": {\"name\": \"f\"}}]}" "tools[0]"
 refused /v1/completions '{"prompt": "hi", "suffix": "x"}' suffix
 refused /v1/completions '{"prompt": "hi", "logit_bias": {"x": 1}}' logit_bias
-echo "logit_bias applied; tool_choice required, malformed tools and tool_calls, response_format json, suffix, a bad logit_bias: 400"
+echo "logit_bias applied; tool_choice required, malformed tools and tool_calls, response_format json, non-string types, suffix, a bad logit_bias: 400"
 
 # Tools reach the prompt (more prompt tokens than without), and a whole tool round trip (assistant tool_calls, the
 # tool's answer) is accepted, streamed and not. A random model writes no calls; parsing them is test_serve's job.
