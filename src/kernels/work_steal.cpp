@@ -17,11 +17,13 @@ StealQueue::StealQueue(int64_t n, int nt) : shares_(new Share[size_t(nt > 0 ? nt
 }
 
 int64_t StealQueue::next(int t) {
-  // Own share: take the front.
-  std::atomic<uint64_t>& own = shares_[t].range;
-  uint64_t r = own.load(std::memory_order_relaxed);
-  while (front_of(r) < back_of(r))
-    if (own.compare_exchange_weak(r, r + 1, std::memory_order_relaxed)) return front_of(r);
+  // Own share: take the front (a thread numbered past the shares, in a team larger than planned, only steals).
+  if (t >= 0 && t < nt_) {
+    std::atomic<uint64_t>& own = shares_[t].range;
+    uint64_t r = own.load(std::memory_order_relaxed);
+    while (front_of(r) < back_of(r))
+      if (own.compare_exchange_weak(r, r + 1, std::memory_order_relaxed)) return front_of(r);
+  }
   // Then the back of whichever share has the most left, until none has any.
   for (;;) {
     int victim = -1;

@@ -14,7 +14,7 @@ class StealQueue {
  public:
   // Chunks [0, n) for a team of nt threads.
   StealQueue(int64_t n, int nt);
-  // The next chunk for thread t (its own share first), or -1 when every chunk is taken.
+  // The next chunk for thread t (its own share first, if t < nt), or -1 when every chunk is taken.
   int64_t next(int t);
 
  private:
